@@ -1,0 +1,7 @@
+"""vsr-cli: video super-resolution with PSRT-recurrent, from the command line."""
+
+from vsr_cli.models.psrt import PSRTRecurrent
+from vsr_cli.weights import read_checkpoint
+
+__version__ = "0.1.0"
+__all__ = ["PSRTRecurrent", "__version__", "read_checkpoint"]

@@ -1,0 +1,21 @@
+"""Errors a user can act on. Their message is the one line the CLI prints."""
+
+
+class VsrError(Exception):
+    """Base of every error whose message is meant for the user, not a traceback."""
+
+
+class CheckpointError(VsrError):
+    """A weights file that can't be read, or isn't a PSRT-recurrent checkpoint."""
+
+
+class InputError(VsrError):
+    """An input that is missing, unreadable, not a video, or broken."""
+
+
+class OutputError(VsrError):
+    """An output that can't or mustn't be written (exists, same as input, unsupported)."""
+
+
+class WeightsError(VsrError):
+    """A model that can't be found, downloaded or verified."""

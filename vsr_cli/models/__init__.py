@@ -1,0 +1,1 @@
+"""Networks. Nothing here knows about files, videos or the terminal."""

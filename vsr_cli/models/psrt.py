@@ -1,0 +1,257 @@
+"""PSRT-recurrent, x4 video super-resolution.
+
+Paper: Shuwei Shi, Jinjin Gu, Liangbin Xie, Xintao Wang, Yujiu Yang, Chao Dong,
+"Rethinking Alignment in Video Super-Resolution Transformers", NeurIPS 2022.
+
+Four recurrent branches (backward, forward, backward, forward) carry features
+through the clip; at every frame a small video Swin transformer fuses the
+current frame's features with the previous one or two outputs of the branch,
+moved onto the current frame by patch alignment (flows from SpyNet averaged
+over 8x8 patches). Module names follow the authors' checkpoints, so their REDS
+and Vimeo-90K files load unchanged (see ``from_state_dict``).
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import re
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from vsr_cli.errors import CheckpointError
+from vsr_cli.models.spynet import SpyNet
+from vsr_cli.models.swin import StepTransformer, Triple, relative_position_index
+from vsr_cli.models.warp import flow_warp, patch_warp
+
+BRANCHES = ("backward_1", "forward_1", "backward_2", "forward_2")
+SCALE = 4
+MIN_SIZE = 64  # SpyNet's pyramid needs at least 64 px per side
+HR_WIDTH = 64  # reconstruction width after upconv2; fixed in every checkpoint
+
+
+@dataclass(frozen=True)
+class PSRTConfig:
+    """Hyper-parameters of a PSRT-recurrent network; the defaults are the released models'."""
+
+    mid_channels: int = 64
+    embed_dim: int = 120
+    depths: tuple[int, ...] = (6, 6, 6)
+    num_heads: tuple[int, ...] = (6, 6, 6)
+    window_size: Triple = (3, 8, 8)
+    num_frames: int = 3
+    mlp_ratio: float = 2.0
+
+    @classmethod
+    def from_state_dict(cls, state_dict: Mapping[str, Tensor]) -> PSRTConfig:
+        """Read every hyper-parameter back from tensor shapes; ``state_dict`` is not modified."""
+        prefix = "patch_align.backward_1.layers."
+        blocks: dict[int, set[int]] = {}
+        for key in state_dict:
+            m = re.match(re.escape(prefix) + r"(\d+)\.residual_group\.blocks\.(\d+)\.", key)
+            if m:
+                blocks.setdefault(int(m[1]), set()).add(int(m[2]))
+        if not blocks or sorted(blocks) != list(range(len(blocks))):
+            raise CheckpointError(
+                "no `patch_align.*` transformer layers: not a PSRT-recurrent checkpoint"
+            )
+        depths = tuple(len(blocks[i]) for i in range(len(blocks)))
+        first = f"{prefix}0.residual_group.blocks.0."
+        table = _tensor(state_dict, first + "attn.relative_position_bias_table")
+        embed_dim = _tensor(state_dict, "conv_first.weight").shape[0]
+        return cls(
+            mid_channels=_tensor(state_dict, "conv_before_upsample.weight").shape[0],
+            embed_dim=embed_dim,
+            depths=depths,
+            num_heads=tuple(
+                _tensor(
+                    state_dict,
+                    f"{prefix}{i}.residual_group.blocks.0.attn.relative_position_bias_table",
+                ).shape[1]
+                for i in range(len(depths))
+            ),
+            window_size=_window_size(
+                table.shape[0], state_dict.get(first + "attn.relative_position_index")
+            ),
+            mlp_ratio=_tensor(state_dict, first + "mlp.fc1.weight").shape[0] / embed_dim,
+        )
+
+
+def _tensor(state_dict: Mapping[str, Tensor], key: str) -> Tensor:
+    if key not in state_dict:
+        raise CheckpointError(f"no `{key}` tensor: not a PSRT-recurrent checkpoint")
+    return state_dict[key]
+
+
+def _window_size(table_rows: int, index: Tensor | None) -> Triple:
+    """The (wt, wh, ww) whose bias table has ``table_rows`` rows and whose index matches.
+
+    Without a stored index, windows are taken as square in space and at most
+    3 frames long (the step sees 3 frames), as every published configuration is.
+    """
+    candidates = []
+    for wt, wh in itertools.product(range(1, 33), repeat=2):
+        rest = table_rows / ((2 * wt - 1) * (2 * wh - 1))
+        ww = (rest + 1) / 2
+        if ww == int(ww) and ww >= 1:
+            candidates.append((wt, wh, int(ww)))
+    if index is not None:
+        n = index.shape[0]
+        candidates = [
+            c
+            for c in candidates
+            if math.prod(c) == n and torch.equal(relative_position_index(c), index.cpu().long())
+        ]
+    else:
+        candidates = [c for c in candidates if c[1] == c[2] and c[0] <= 3]
+    if len(candidates) != 1:
+        raise CheckpointError(
+            f"cannot tell the attention window from a bias table of {table_rows} rows"
+        )
+    return candidates[0]
+
+
+class PSRTRecurrent(nn.Module):
+    """(n, t, 3, h, w) RGB in [0, 1], h and w >= 64 -> (n, t, 3, 4h, 4w), not clamped."""
+
+    def __init__(
+        self,
+        mid_channels: int = 64,
+        embed_dim: int = 120,
+        depths: tuple[int, ...] = (6, 6, 6),
+        num_heads: tuple[int, ...] = (6, 6, 6),
+        window_size: Triple = (3, 8, 8),
+        num_frames: int = 3,
+        mlp_ratio: float = 2.0,
+    ) -> None:
+        super().__init__()
+        if num_frames != 3:
+            raise ValueError("PSRT-recurrent fuses exactly 3 frames per step (num_frames=3)")
+        self.config = PSRTConfig(
+            mid_channels,
+            embed_dim,
+            tuple(depths),
+            tuple(num_heads),
+            tuple(window_size),
+            3,
+            mlp_ratio,
+        )
+        self.conv_first = nn.Conv2d(3, embed_dim, 3, padding=1)
+        self.spynet = SpyNet()
+        hidden = int(embed_dim * mlp_ratio)
+        self.patch_align = nn.ModuleDict(
+            {
+                name: StepTransformer(
+                    embed_dim,
+                    self.config.depths,
+                    self.config.num_heads,
+                    self.config.window_size,
+                    hidden,
+                )
+                for name in BRANCHES
+            }
+        )
+        self.conv_before_upsample = nn.Conv2d(embed_dim, mid_channels, 3, padding=1)
+        self.upconv1 = nn.Conv2d(mid_channels, 4 * mid_channels, 3, padding=1)
+        self.upconv2 = nn.Conv2d(mid_channels, 4 * HR_WIDTH, 3, padding=1)
+        self.conv_hr = nn.Conv2d(HR_WIDTH, HR_WIDTH, 3, padding=1)
+        self.conv_last = nn.Conv2d(HR_WIDTH, 3, 3, padding=1)
+
+    @classmethod
+    def from_state_dict(cls, state_dict: Mapping[str, Tensor]) -> PSRTRecurrent:
+        """Build the network a state dict describes and load it strictly.
+
+        Buffers that are pure functions of the configuration (the relative
+        position indices, SpyNet's mean and std) may be absent; every
+        parameter must be there with its shape, and nothing else.
+        """
+        config = PSRTConfig.from_state_dict(state_dict)
+        model = cls(**asdict(config))
+        expected = model.state_dict()
+        buffers = {name for name, _ in model.named_buffers()}
+        missing = [k for k in expected if k not in state_dict and k not in buffers]
+        unexpected = [k for k in state_dict if k not in expected]
+        wrong = [
+            f"{k} {tuple(state_dict[k].shape)} != {tuple(v.shape)}"
+            for k, v in expected.items()
+            if k in state_dict and state_dict[k].shape != v.shape
+        ]
+        for what, keys in (("missing", missing), ("unexpected", unexpected), ("mis-shaped", wrong)):
+            if keys:
+                shown = ", ".join(keys[:3]) + (", ..." if len(keys) > 3 else "")
+                raise CheckpointError(
+                    f"{len(keys)} {what} tensor(s) for a PSRT-recurrent of this size: {shown}"
+                )
+        full = {k: state_dict.get(k, v) for k, v in expected.items()}
+        model.load_state_dict(full, strict=True)
+        return model
+
+    def compute_flows(self, lq: Tensor) -> dict[tuple[int, int], Tensor]:
+        """Flows between neighbours: ``flows[(i, j)]`` samples frame j onto frame i."""
+        flows = {}
+        for i in range(lq.shape[1] - 1):
+            a, b = lq[:, i], lq[:, i + 1]
+            to_next, to_prev = self.spynet(torch.cat((a, b)), torch.cat((b, a))).chunk(2)
+            flows[(i, i + 1)], flows[(i + 1, i)] = to_next, to_prev
+        return flows
+
+    def propagate(
+        self,
+        step: nn.Module,
+        feats: list[Tensor],
+        flows: dict[tuple[int, int], Tensor],
+        backward: bool,
+    ) -> list[Tensor]:
+        """One recurrent branch over all frames; returns its per-frame features in frame order."""
+        order = range(len(feats) - 1, -1, -1) if backward else range(len(feats))
+        out: dict[int, Tensor] = {}
+        visited: list[int] = []
+        for j in order:
+            cur = feats[j]
+            if not visited:
+                cond = (cur, cur, cur)
+            else:
+                prev = visited[-1]
+                flow = flows[(j, prev)]
+                aligned = patch_warp(out[prev], flow)
+                if len(visited) >= 2:
+                    prev2 = visited[-2]
+                    # Second-order flow: j -> prev, then on to prev2.
+                    flow2 = flow + flow_warp(flows[(prev, prev2)], flow)
+                    aligned2 = patch_warp(out[prev2], flow2)
+                else:
+                    aligned2 = torch.zeros_like(aligned)
+                cond = (aligned, cur, aligned2)
+            out[j] = step(torch.stack(cond, dim=1))
+            visited.append(j)
+        return [out[j] for j in range(len(feats))]
+
+    def reconstruct(self, feat: Tensor, lq_frame: Tensor) -> Tensor:
+        """(n, c, h, w) features + (n, 3, h, w) input -> (n, 3, 4h, 4w) output frame."""
+        x = self.conv_before_upsample(feat)
+        x = F.leaky_relu(F.pixel_shuffle(self.upconv1(x), 2), 0.1)
+        x = F.leaky_relu(F.pixel_shuffle(self.upconv2(x), 2), 0.1)
+        x = F.leaky_relu(self.conv_hr(x), 0.1)
+        x = self.conv_last(x)
+        return x + F.interpolate(lq_frame, scale_factor=SCALE, mode="bilinear", align_corners=False)
+
+    def forward(self, lq: Tensor) -> Tensor:
+        n, t, c, h, w = lq.shape
+        if h < MIN_SIZE or w < MIN_SIZE:
+            raise ValueError(
+                f"PSRT-recurrent needs frames of at least {MIN_SIZE}x{MIN_SIZE}, got {w}x{h}"
+            )
+        # Features stay float32 between steps: the residual stream is what overflows in fp16.
+        feats = list(
+            self.conv_first(lq.reshape(n * t, c, h, w)).float().view(n, t, -1, h, w).unbind(1)
+        )
+        flows = self.compute_flows(lq)
+        for name in BRANCHES:
+            feats = self.propagate(
+                self.patch_align[name], feats, flows, name.startswith("backward")
+            )
+        return torch.stack([self.reconstruct(f, lq[:, i]) for i, f in enumerate(feats)], dim=1)

@@ -1,0 +1,69 @@
+"""Reading weights files: the authors' ``.pth`` checkpoints and our ``.safetensors``.
+
+A weights file never runs code: ``.pth`` goes through ``torch.load(weights_only=True)``.
+"""
+
+from __future__ import annotations
+
+import pickle
+from collections.abc import Mapping
+from pathlib import Path
+
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load_file
+from torch import Tensor
+
+from vsr_cli.errors import CheckpointError
+
+# Training checkpoints keep an EMA copy, which is the better one to infer with.
+_WRAPPERS = ("params_ema", "params", "state_dict")
+
+
+def _is_safetensors(path: Path) -> bool:
+    """safetensors files start with an 8-byte header length, then a JSON object."""
+    with path.open("rb") as f:
+        head = f.read(9)
+    return len(head) == 9 and head[8:9] == b"{"
+
+
+def _load_raw(path: Path) -> object:
+    if _is_safetensors(path):
+        try:
+            return load_file(path, device="cpu")
+        except (SafetensorError, OSError) as e:
+            raise CheckpointError(f"broken safetensors file ({e})") from None
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError:
+        raise CheckpointError(
+            "holds Python objects besides tensors; refusing to unpickle code"
+        ) from None
+    except Exception:  # torch.load raises KeyError, EOFError, RuntimeError... on garbage
+        raise CheckpointError("not a PyTorch or safetensors weights file") from None
+
+
+def canonical_state_dict(obj: object) -> dict[str, Tensor]:
+    """Unwrap ``{"params_ema"|"params"|"state_dict": ...}`` and strip DataParallel's ``module.``."""
+    if isinstance(obj, Mapping):
+        for key in _WRAPPERS:
+            if isinstance(obj.get(key), Mapping):
+                obj = obj[key]
+                break
+    if not isinstance(obj, Mapping):
+        raise CheckpointError("the file holds no state dict")
+    tensors = {str(k).removeprefix("module."): v for k, v in obj.items() if isinstance(v, Tensor)}
+    if not any(k.startswith("patch_align.") for k in tensors):
+        raise CheckpointError("no `patch_align.*` tensors: not a PSRT-recurrent checkpoint")
+    return tensors
+
+
+def read_checkpoint(path: str | Path) -> dict[str, Tensor]:
+    """The state dict of a PSRT-recurrent ``.pth`` or ``.safetensors`` file, on the CPU."""
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"{path}: no such weights file")
+    try:
+        return canonical_state_dict(_load_raw(path))
+    except CheckpointError as e:
+        raise CheckpointError(f"{path}: {e}") from None
