@@ -1,0 +1,165 @@
+"""The command line: options in, one job out; errors out as one line and an exit code.
+
+The only module that talks to the terminal. Exit codes: 0 done, 1 failed,
+2 usage error, 130 interrupted. ``VSR_DEBUG=1`` shows tracebacks.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from vsr_cli.engine import Engine, pick_device
+from vsr_cli.errors import VsrError
+from vsr_cli.models.psrt import PSRTRecurrent
+from vsr_cli.pipeline import UpscaleOptions, upscale_video
+from vsr_cli.plan import MIN_TILE
+from vsr_cli.precision import PRECISIONS, resolve_precision
+from vsr_cli.progress import QuietReporter, RichReporter
+from vsr_cli.video.writer import EncodeSettings
+from vsr_cli.weights import read_checkpoint
+
+stderr = Console(stderr=True, highlight=False, soft_wrap=True)
+
+EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 1, 2, 130
+
+
+def _tile_size(value: int | None) -> int | None:
+    if value is not None and 0 < value < MIN_TILE:
+        raise typer.BadParameter(f"tiles must be 0 (whole frame) or at least {MIN_TILE} px")
+    return value
+
+
+def _encoder_options(values: list[str]) -> dict[str, str]:
+    options = {}
+    for item in values:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise typer.BadParameter(f"{item!r}: expected KEY=VALUE", param_hint="--encoder-opt")
+        options[key] = value
+    return options
+
+
+Input = Annotated[Path, typer.Argument(help="Video to upscale.", show_default=False)]
+Output = Annotated[Path, typer.Argument(help="Where to write the result.", show_default=False)]
+Scale = Annotated[
+    int,
+    typer.Option(min=2, max=4, help="Output scale: 4 is the network's; 2 and 3 resize its output."),
+]
+Weights = Annotated[Path | None, typer.Option(help="A local checkpoint (.pth or .safetensors).")]
+Device = Annotated[str, typer.Option(help="auto, cpu, cuda, cuda:N or mps.")]
+PrecisionOpt = Annotated[
+    str, typer.Option(help="auto (fp16 on CUDA, else fp32), fp32, fp16 or bf16.")
+]
+Tile = Annotated[
+    int | None,
+    typer.Option(
+        callback=_tile_size, show_default="auto", help="Tile size in low-res px; 0: whole frame."
+    ),
+]
+TileOverlap = Annotated[
+    int, typer.Option(min=0, help="Context px on each side of a tile that borders another.")
+]
+Chunk = Annotated[
+    int | None, typer.Option(min=0, show_default="auto", help="Frames per chunk; 0: whole clip.")
+]
+ChunkOverlap = Annotated[int, typer.Option(min=0, help="Context frames on each side of a chunk.")]
+Codec = Annotated[
+    str, typer.Option(help="Video encoder (libx264, libx265, libsvtav1, libvpx-vp9, ffv1, ...).")
+]
+Crf = Annotated[int | None, typer.Option(help="Encoder quality (lower is better).")]
+Preset = Annotated[str | None, typer.Option(help="Encoder preset.")]
+PixFmt = Annotated[
+    str | None, typer.Option("--pix-fmt", show_default="input's", help="Output pixel format.")
+]
+EncoderOpt = Annotated[
+    list[str] | None, typer.Option("--encoder-opt", help="KEY=VALUE for the encoder; repeatable.")
+]
+Overwrite = Annotated[bool, typer.Option("--overwrite", "-y", help="Replace an existing output.")]
+Quiet = Annotated[
+    bool, typer.Option("--quiet", "-q", help="No progress bar; warnings and errors only.")
+]
+
+
+def upscale(
+    input: Input,
+    output: Output,
+    scale: Scale = 4,
+    weights: Weights = None,
+    device: Device = "auto",
+    precision: PrecisionOpt = "auto",
+    tile: Tile = None,
+    tile_overlap: TileOverlap = 16,
+    chunk: Chunk = None,
+    chunk_overlap: ChunkOverlap = 4,
+    codec: Codec = "libx264",
+    crf: Crf = None,
+    preset: Preset = None,
+    pix_fmt: PixFmt = None,
+    encoder_opt: EncoderOpt = None,
+    overwrite: Overwrite = False,
+    quiet: Quiet = False,
+) -> None:
+    """Upscale a video with PSRT-recurrent, keeping audio, subtitles, timestamps and colors."""
+    if precision not in PRECISIONS:
+        raise typer.BadParameter(f"choose one of {', '.join(PRECISIONS)}", param_hint="--precision")
+    reporter = QuietReporter(stderr) if quiet else RichReporter(stderr)
+    options = UpscaleOptions(
+        scale=scale,
+        tile=tile,
+        tile_overlap=tile_overlap,
+        chunk=chunk,
+        chunk_overlap=chunk_overlap,
+        encode=EncodeSettings(codec, crf, preset, pix_fmt, _encoder_options(encoder_opt or [])),
+        overwrite=overwrite,
+    )
+    with _errors_as_messages():
+        torch_device = _device(device)
+        if device == "auto" and torch_device.type == "cpu":
+            reporter.warn("no GPU found: running on the CPU, which is slow")
+        if weights is None:
+            raise VsrError("no weights given: pass --weights PATH to a PSRT-recurrent checkpoint")
+        model = PSRTRecurrent.from_state_dict(read_checkpoint(weights))
+        engine = Engine(
+            model, torch_device, resolve_precision(precision, torch_device), reporter.warn
+        )
+        upscale_video(input, output, engine, options, reporter)
+
+
+def _device(name: str):
+    try:
+        return pick_device(name)
+    except (ValueError, RuntimeError) as e:
+        raise VsrError(str(e)) from None
+
+
+class _errors_as_messages:
+    """Known errors -> ``error: <message>`` on stderr and an exit code; no traceback."""
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, exc_type, exc, tb) -> bool:
+        if exc is None or os.environ.get("VSR_DEBUG") == "1":
+            return False
+        if isinstance(exc, KeyboardInterrupt):
+            stderr.print("interrupted")
+            raise typer.Exit(EXIT_INTERRUPTED)
+        if isinstance(exc, VsrError):
+            stderr.print(f"error: {exc}")
+            raise typer.Exit(EXIT_FAILED)
+        if isinstance(exc, MemoryError) or type(exc).__name__ == "OutOfMemoryError":
+            stderr.print("error: out of memory even with the smallest tiles; try --chunk 8")
+            raise typer.Exit(EXIT_FAILED)
+        return False
+
+
+def upscale_main() -> None:
+    """Entry point of ``vsr-upscale``."""
+    app = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
+    app.command()(upscale)
+    app(prog_name="vsr-upscale")

@@ -1,0 +1,269 @@
+"""read -> plan -> infer -> stitch -> write, for one video.
+
+Three threads overlap the work: one decodes, the caller's thread runs the
+model, one encodes. Bounded queues between them keep memory flat however long
+the clip is: only the frames of the chunk in hand (plus its overlap) are held.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import av
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from vsr_cli.engine import Engine, free_memory
+from vsr_cli.errors import OutputError
+from vsr_cli.models.psrt import SCALE
+from vsr_cli.plan import ChunkPlan, auto_sizes, default_fade
+from vsr_cli.progress import Reporter
+from vsr_cli.stitch import ChunkStitcher
+from vsr_cli.video.reader import DecodedFrame, VideoReader
+from vsr_cli.video.writer import EncodeSettings, VideoWriter
+
+QUEUE_FRAMES = 32  # decoded frames waiting for the model, and finished ones for the encoder
+
+
+@dataclass(frozen=True)
+class UpscaleOptions:
+    scale: int = 4
+    tile: int | None = None  # low-res pixels; 0: whole frame; None: from free memory
+    tile_overlap: int = 16
+    chunk: int | None = None  # frames; 0: whole clip; None: from free memory
+    chunk_overlap: int = 4
+    encode: EncodeSettings = field(default_factory=EncodeSettings)
+    overwrite: bool = False
+
+
+@dataclass(frozen=True)
+class Result:
+    frames: int
+    seconds: float
+    tile: int
+    chunk: int
+
+
+@dataclass(frozen=True)
+class _Meta:
+    pts: int | None
+    time: float | None
+    rotation: int
+
+
+_END = object()
+
+
+class _Pipe:
+    """A bounded queue between two threads that gives up when the other side has failed."""
+
+    def __init__(self, stop: threading.Event, size: int) -> None:
+        self._queue: queue.Queue = queue.Queue(size)
+        self._stop = stop
+
+    def put(self, item: object) -> None:
+        while not self._stop.is_set():
+            try:
+                self._queue.put(item, timeout=0.1)
+                return
+            except queue.Full:
+                continue
+        raise _Stopped
+
+    def get(self) -> object:
+        while True:
+            try:
+                item = self._queue.get(timeout=0.1)
+            except queue.Empty:
+                if self._stop.is_set():
+                    raise _Stopped from None
+                continue
+            return item
+
+
+class _Stopped(Exception):
+    """The other side of a pipe stopped; its own error is what gets reported."""
+
+
+def _thread(target: Callable[[], None], stop: threading.Event, errors: list) -> threading.Thread:
+    def run() -> None:
+        try:
+            target()
+        except _Stopped:
+            pass
+        except BaseException as e:  # handed to the caller's thread, which re-raises it
+            errors.append(e)
+            stop.set()
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    return thread
+
+
+def check_paths(src: Path, dst: Path, overwrite: bool) -> None:
+    """Refuse what would lose data: writing over the input, or over a file without -y."""
+    if dst.exists() and src.exists() and dst.resolve() == src.resolve():
+        raise OutputError(f"{dst}: the output is the input")
+    if dst.is_dir():
+        raise OutputError(f"{dst}: is a folder")
+    if dst.exists() and not overwrite:
+        raise OutputError(f"{dst}: exists; pass --overwrite (-y) to replace it")
+    if not dst.parent.is_dir():
+        raise OutputError(f"{dst.parent}: no such folder")
+
+
+def upscale_video(
+    src: Path, dst: Path, engine: Engine, options: UpscaleOptions, reporter: Reporter
+) -> Result:
+    """Upscale ``src`` into ``dst``; ``dst`` appears only when complete."""
+    check_paths(src, dst, options.overwrite)
+    started = time.perf_counter()
+    with VideoReader(src) as reader:
+        info = reader.info
+        tile, chunk = options.tile, options.chunk
+        if tile is None or chunk is None:
+            auto_tile, auto_chunk = auto_sizes(
+                info.width,
+                info.height,
+                free_memory(engine.device),
+                options.tile_overlap,
+                options.chunk_overlap,
+            )
+            tile = auto_tile if tile is None else tile
+            chunk = auto_chunk if chunk is None else chunk
+        size = (info.width * options.scale, info.height * options.scale)
+        with VideoWriter(dst, reader, options.encode, size, reporter.warn) as writer:
+            reporter.start(src.name, info.frame_count)
+            try:
+                frames, tile = _run(reader, writer, engine, options, tile, chunk, reporter)
+            finally:
+                reporter.finish()
+    return Result(frames, time.perf_counter() - started, tile, chunk)
+
+
+def _run(
+    reader: VideoReader,
+    writer: VideoWriter,
+    engine: Engine,
+    options: UpscaleOptions,
+    tile: int,
+    chunk: int,
+    reporter: Reporter,
+) -> tuple[int, int]:
+    stop = threading.Event()
+    errors: list[BaseException] = []
+    decoded = _Pipe(stop, QUEUE_FRAMES)
+    encoded = _Pipe(stop, QUEUE_FRAMES)
+    copy = writer.copied_streams
+    peak = 255 if reader.info.bit_depth <= 8 else 65535
+    out_peak = 65535 if writer.rgb_depth > 8 else 255
+
+    def decode() -> None:
+        for item in reader.media(copy):
+            if isinstance(item, DecodedFrame):
+                lr = torch.from_numpy(item.rgb.astype(np.float32)).permute(2, 0, 1) / peak
+                decoded.put((lr, _Meta(item.pts, item.time, item.rotation)))
+            else:
+                decoded.put(item)
+        decoded.put(_END)
+
+    def encode() -> None:
+        while (item := encoded.get()) is not _END:
+            if isinstance(item, av.Packet):
+                writer.mux_packet(item)
+            else:
+                rgb, meta = item
+                writer.write_frame(rgb, meta.pts, meta.time, meta.rotation)
+                reporter.advance(1)
+        writer.finish()
+
+    threads = [_thread(decode, stop, errors), _thread(encode, stop, errors)]
+    try:
+        count, tile = _infer(decoded, encoded, engine, options, tile, chunk, out_peak)
+        encoded.put(_END)
+        for t in threads:
+            t.join()
+    except _Stopped:
+        pass
+    finally:
+        stop.set()
+        for t in threads:
+            t.join()
+    if errors:
+        raise errors[0]
+    return count, tile
+
+
+def _infer(
+    decoded: _Pipe,
+    encoded: _Pipe,
+    engine: Engine,
+    options: UpscaleOptions,
+    tile: int,
+    chunk: int,
+    out_peak: int,
+) -> tuple[int, int]:
+    """The caller's thread: gather chunks, run the model, stitch, hand frames to the encoder."""
+    plan = ChunkPlan(chunk, options.chunk_overlap, default_fade(options.chunk_overlap))
+    stitcher = ChunkStitcher(plan.fade)
+    frames: dict[int, Tensor] = {}
+    metas: dict[int, _Meta] = {}
+    count, k = 0, 0
+
+    def run_chunk(last: bool) -> None:
+        nonlocal tile
+        window = plan.window(k, count)
+        lq = torch.stack([frames[i] for i in range(window.start, window.stop)])
+        out, tile = engine.upscale(lq, tile, options.tile_overlap)
+        for index, frame in stitcher.add(window, out, last):
+            encoded.put((_to_rgb(frame, options.scale, out_peak), metas.pop(index)))
+        keep_from = plan.window(k + 1, count).start if not last else count
+        for i in [i for i in frames if i < keep_from]:
+            del frames[i]
+
+    for item in _items(decoded):
+        if isinstance(item, av.Packet):
+            encoded.put(item)
+            continue
+        frames[count], metas[count] = item
+        count += 1
+        needed = plan.needed(k)
+        # Run a chunk once its context has arrived and at least one frame lies past it,
+        # so it is known not to be the last.
+        while needed is not None and count >= max(needed, (k + 1) * chunk + 1):
+            run_chunk(last=False)
+            k += 1
+            needed = plan.needed(k)
+    while k == 0 or (chunk > 0 and k * chunk < count):
+        run_chunk(last=chunk <= 0 or (k + 1) * chunk >= count)
+        k += 1
+    return count, tile
+
+
+def _items(pipe: _Pipe) -> Iterator[object]:
+    while (item := pipe.get()) is not _END:
+        yield item
+
+
+def _to_rgb(frame: Tensor, scale: int, peak: int) -> np.ndarray:
+    """(3, 4h, 4w) float -> (h*scale, w*scale, 3) uint8/uint16 on the host."""
+    if scale != SCALE:
+        h, w = frame.shape[-2] // SCALE, frame.shape[-1] // SCALE
+        frame = F.interpolate(
+            frame[None],
+            size=(h * scale, w * scale),
+            mode="bicubic",
+            antialias=True,
+            align_corners=False,
+        )[0]
+    values = (frame.clamp(0, 1) * peak).round().permute(1, 2, 0)
+    if peak == 255:
+        return values.to(torch.uint8).cpu().numpy()
+    return values.to(torch.int32).cpu().numpy().astype(np.uint16)

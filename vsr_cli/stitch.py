@@ -1,0 +1,60 @@
+"""Blending overlapping tiles into frames and overlapping chunks into a sequence.
+
+The weights come from ``plan.blend_weights`` (why they look the way they do is
+explained there); this module only accumulates and hands out finished frames.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from vsr_cli.plan import Window, blend_weights
+
+
+class TileCanvas:
+    """Accumulates weighted tile outputs of one chunk into whole frames."""
+
+    def __init__(
+        self, frames: int, height: int, width: int, scale: int, fade: int, device: torch.device
+    ) -> None:
+        self.scale, self.fade = scale, fade
+        self.height, self.width = height, width
+        self.pixels = torch.zeros(frames, 3, height * scale, width * scale, device=device)
+
+    def add(self, rows: Window, cols: Window, tile: Tensor) -> None:
+        """``tile``: (t, 3, rows.size*scale, cols.size*scale) output of the model."""
+        wy = blend_weights(rows, self.height, self.fade, self.scale)
+        wx = blend_weights(cols, self.width, self.fade, self.scale)
+        weight = torch.from_numpy(np.outer(wy, wx)).to(tile.device)
+        s = self.scale
+        self.pixels[..., rows.start * s : rows.stop * s, cols.start * s : cols.stop * s] += (
+            tile * weight
+        )
+
+
+class ChunkStitcher:
+    """Blends chunk outputs frame by frame and releases each frame once no later chunk
+    can contribute to it."""
+
+    def __init__(self, fade: int) -> None:
+        self.fade = fade
+        self._sums: dict[int, Tensor] = {}
+
+    def add(self, window: Window, frames: Tensor, last: bool) -> list[tuple[int, Tensor]]:
+        """``frames``: the outputs for ``window.start..window.stop``. Returns finished frames."""
+        length = window.core_stop if last else window.core_stop + 1
+        weights = blend_weights(window, length, self.fade)
+        for offset, weight in enumerate(weights):
+            if weight > 0:
+                index = window.start + offset
+                contribution = frames[offset] * float(weight)
+                if index in self._sums:
+                    self._sums[index] += contribution
+                else:
+                    self._sums[index] = contribution
+        # A later chunk's weights start at most ``fade`` frames before this core's end.
+        limit = window.core_stop if last else window.core_stop - self.fade
+        done = sorted(i for i in self._sums if i < limit)
+        return [(i, self._sums.pop(i)) for i in done]
