@@ -75,8 +75,10 @@ def make_clip(
         for i, p in enumerate(pts):
             fmt = "rgb24" if depth == 8 else "rgb48le"
             frame = av.VideoFrame.from_ndarray(moving_pattern(i, width, height, depth), format=fmt)
-            frame = frame.reformat(format=pix_fmt, dst_colorspace=av.video.reformatter.Colorspace.ITU709
-                                   if colorspace == 1 else None)
+            frame = frame.reformat(
+                format=pix_fmt,
+                dst_colorspace=av.video.reformatter.Colorspace.ITU709 if colorspace == 1 else None,
+            )
             frame.pts, frame.time_base = p, MS
             out.mux(video.encode(frame))
         out.mux(video.encode(None))

@@ -58,10 +58,13 @@ def test_mp4_keeps_rotation_and_mov_text(tmp_path, golden_checkpoint):
         assert next(c.decode(video=0)).rotation == 90
 
 
-@pytest.mark.parametrize(("src", "dst", "expected"), [
-    ("in.mkv", "out.mp4", b"\x00\x0cHello, world"),  # SubRip -> mov_text
-    ("in.mp4", "out.mkv", b"Hello, world"),  # mov_text -> SubRip
-])
+@pytest.mark.parametrize(
+    ("src", "dst", "expected"),
+    [
+        ("in.mkv", "out.mp4", b"\x00\x0cHello, world"),  # SubRip -> mov_text
+        ("in.mp4", "out.mkv", b"Hello, world"),  # mov_text -> SubRip
+    ],
+)
 def test_subtitles_are_converted_when_the_container_refuses_them(
     tmp_path, golden_checkpoint, src, dst, expected
 ):
@@ -80,14 +83,23 @@ def test_colors_match_the_input_exactly(tmp_path, bilinear_checkpoint, colorspac
     """With conv_last zeroed the model is the bilinear x4 upsample: what comes out must be
     that upsample of what went in, with the matrix the input uses (BT.709 tagged; an
     untagged SD clip is BT.601, as players read it) and tagged so."""
-    clip = make_clip(tmp_path / "in.mkv", codec="ffv1", pix_fmt="yuv444p", audio=False,
-                     subtitle=None, colorspace=colorspace)
+    clip = make_clip(
+        tmp_path / "in.mkv",
+        codec="ffv1",
+        pix_fmt="yuv444p",
+        audio=False,
+        subtitle=None,
+        colorspace=colorspace,
+    )
     out = tmp_path / "out.mkv"
     args = ["--codec", "ffv1", "--pix-fmt", "yuv444p", "-q"]
     result = vsr_upscale(clip.path, out, "--weights", bilinear_checkpoint, *args)
     assert result.returncode == 0, result.stderr
-    reformat = {"format": "rgb24", "src_colorspace": Colorspace.ITU709 if matrix == 1
-                else Colorspace.ITU601, "interpolation": EXACT}
+    reformat = {
+        "format": "rgb24",
+        "src_colorspace": Colorspace.ITU709 if matrix == 1 else Colorspace.ITU601,
+        "interpolation": EXACT,
+    }
     with av.open(str(clip.path)) as c:
         source = [f.to_ndarray(**reformat) for f in c.decode(video=0)]
     with av.open(str(out)) as c:
@@ -101,8 +113,9 @@ def test_colors_match_the_input_exactly(tmp_path, bilinear_checkpoint, colorspac
 
 
 def test_ten_bit_input_stays_ten_bit(tmp_path, bilinear_checkpoint):
-    clip = make_clip(tmp_path / "in.mkv", codec="ffv1", pix_fmt="yuv444p10le", audio=False,
-                     subtitle=None)
+    clip = make_clip(
+        tmp_path / "in.mkv", codec="ffv1", pix_fmt="yuv444p10le", audio=False, subtitle=None
+    )
     out = tmp_path / "out.mkv"
     result = vsr_upscale(clip.path, out, "--weights", bilinear_checkpoint, "--codec", "ffv1", "-q")
     assert result.returncode == 0, result.stderr
@@ -117,13 +130,29 @@ def test_ten_bit_input_stays_ten_bit(tmp_path, bilinear_checkpoint):
 
 def test_tiles_and_chunks_stitch_without_seams(tmp_path, flat_flow_checkpoint):
     """The issue's target: >= 50 dB against whole-clip output (55.3 dB measured here)."""
-    clip = make_clip(tmp_path / "in.mkv", size=(160, 64), pts=[40 * i for i in range(16)],
-                     audio=False, subtitle=None)
+    clip = make_clip(
+        tmp_path / "in.mkv",
+        size=(160, 64),
+        pts=[40 * i for i in range(16)],
+        audio=False,
+        subtitle=None,
+    )
     whole, tiled = tmp_path / "whole.mkv", tmp_path / "tiled.mkv"
     common = ["--weights", flat_flow_checkpoint, "--codec", "ffv1", "-q"]
     r1 = vsr_upscale(clip.path, whole, *common, "--tile", 0, "--chunk", 0)
-    r2 = vsr_upscale(clip.path, tiled, *common, "--tile", 64, "--tile-overlap", 16,
-                     "--chunk", 8, "--chunk-overlap", 4)
+    r2 = vsr_upscale(
+        clip.path,
+        tiled,
+        *common,
+        "--tile",
+        64,
+        "--tile-overlap",
+        16,
+        "--chunk",
+        8,
+        "--chunk-overlap",
+        4,
+    )
     assert r1.returncode == r2.returncode == 0, r1.stderr + r2.stderr
     a, b = np.stack(read_frames(whole)), np.stack(read_frames(tiled))
     assert a.shape == b.shape == (16, 256, 640, 3)

@@ -107,7 +107,8 @@ def upscale(
     """Upscale a video with PSRT-recurrent, keeping audio, subtitles, timestamps and colors."""
     if precision not in PRECISIONS:
         raise typer.BadParameter(f"choose one of {', '.join(PRECISIONS)}", param_hint="--precision")
-    reporter = QuietReporter(stderr) if quiet else RichReporter(stderr)
+    # A bar only on a terminal: in logs and pipes it would be noise.
+    reporter = RichReporter(stderr) if stderr.is_terminal and not quiet else QuietReporter(stderr)
     options = UpscaleOptions(
         scale=scale,
         tile=tile,

@@ -46,9 +46,7 @@ class Window:
         return self.stop - self.start
 
 
-def split(
-    length: int, core: int, overlap: int, minimum: int = 1, align: int = 1
-) -> list[Window]:
+def split(length: int, core: int, overlap: int, minimum: int = 1, align: int = 1) -> list[Window]:
     """Cut ``[0, length)`` into windows whose cores are at most ``core`` long (0: one window).
 
     Cores are balanced (sizes differ by at most one) and tile the axis; each

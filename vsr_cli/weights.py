@@ -20,25 +20,34 @@ from vsr_cli.errors import CheckpointError
 _WRAPPERS = ("params_ema", "params", "state_dict")
 
 
-def _is_safetensors(path: Path) -> bool:
-    """safetensors files start with an 8-byte header length, then a JSON object."""
+def _kind(path: Path) -> str | None:
+    """safetensors (8-byte header length, then JSON), torch (zip archive or legacy pickle)."""
     with path.open("rb") as f:
         head = f.read(9)
-    return len(head) == 9 and head[8:9] == b"{"
+    if len(head) == 9 and head[8:9] == b"{":
+        return "safetensors"
+    if head.startswith((b"PK\x03\x04", b"\x80")):
+        return "torch"
+    return None
 
 
 def _load_raw(path: Path) -> object:
-    if _is_safetensors(path):
+    kind = _kind(path)
+    if kind is None:
+        raise CheckpointError("not a PyTorch or safetensors weights file")
+    if kind == "safetensors":
         try:
             return load_file(path, device="cpu")
         except (SafetensorError, OSError) as e:
             raise CheckpointError(f"broken safetensors file ({e})") from None
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError:
-        raise CheckpointError(
-            "holds Python objects besides tensors; refusing to unpickle code"
-        ) from None
+    except pickle.UnpicklingError as e:
+        if "unsupported global" in str(e).lower():
+            raise CheckpointError(
+                "holds Python objects besides tensors; refusing to unpickle code"
+            ) from None
+        raise CheckpointError("damaged PyTorch weights file") from None
     except Exception:  # torch.load raises KeyError, EOFError, RuntimeError... on garbage
         raise CheckpointError("not a PyTorch or safetensors weights file") from None
 

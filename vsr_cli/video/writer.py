@@ -52,8 +52,8 @@ def choose_pix_fmt(codec: str, source_pix_fmt: str, source_depth: int, wanted: s
     """The requested pix_fmt, else the source's, else 4:2:0 at the source's bit depth."""
     try:
         formats = [f.name for f in av.codec.Codec(codec, "w").video_formats or ()]
-    except av.error.FFmpegError as e:
-        raise OutputError(f"unknown encoder {codec!r} ({e})") from None
+    except (av.error.FFmpegError, ValueError):
+        raise OutputError(f"unknown video encoder {codec!r}") from None
     if wanted:
         if formats and wanted not in formats:
             raise OutputError(f"{codec} cannot encode {wanted}; it takes {', '.join(formats)}")

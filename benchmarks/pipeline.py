@@ -1,0 +1,135 @@
+"""End-to-end cost of the pipeline around the model.
+
+    python benchmarks/pipeline.py overhead --size 64x64 --frames 12
+        wall time of `upscale_video` vs the model alone on the same frames and
+        settings (released configuration, random weights): the ratio is the
+        pipeline's overhead (decode, colour conversion, stitching, encode).
+
+    python benchmarks/pipeline.py memory --frames 40 400
+        peak RSS of a whole run (in a fresh process each) for clips of each
+        length at the same settings: it must not grow with the clip.
+
+Prints figures only; the targets are in the issue tracker and docs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+import torch
+
+
+def write_clip(path: Path, frames: int, width: int, height: int) -> None:
+    """A smooth drifting pattern with some noise, H.264, 25 fps."""
+    rng = np.random.default_rng(0)
+    y, x = np.mgrid[0:height, 0:width]
+    with av.open(str(path), "w") as out:
+        stream = out.add_stream("libx264", rate=25)
+        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
+        for i in range(frames):
+            base = 128 + 60 * np.sin((x + 2 * i) / 9.0)[..., None] * np.array([1.0, 0.6, -0.8])
+            rgb = np.clip(base + rng.normal(0, 6, base.shape), 0, 255).astype(np.uint8)
+            frame = av.VideoFrame.from_ndarray(rgb, format="rgb24")
+            frame.pts, frame.time_base = i, Fraction(1, 25)
+            out.mux(stream.encode(frame))
+        out.mux(stream.encode(None))
+
+
+def _setup(tiny: bool):
+    from vsr_cli.engine import Engine
+    from vsr_cli.models.psrt import PSRTRecurrent
+
+    torch.manual_seed(0)
+    config = dict(mid_channels=16, embed_dim=24, depths=(2,), num_heads=(2,)) if tiny else {}
+    return Engine(PSRTRecurrent(**config), torch.device("cpu"), "fp32", print)
+
+
+def overhead(args: argparse.Namespace) -> None:
+    from vsr_cli.pipeline import UpscaleOptions, upscale_video
+    from vsr_cli.progress import QuietReporter
+    from vsr_cli.video.reader import DecodedFrame, VideoReader
+
+    width, height = (int(v) for v in args.size.split("x"))
+    engine = _setup(args.tiny)
+    options = UpscaleOptions(tile=args.tile, chunk=args.chunk, overwrite=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        src, dst = Path(tmp) / "in.mkv", Path(tmp) / "out.mkv"
+        write_clip(src, args.frames, width, height)
+        with VideoReader(src) as reader:
+            frames = [
+                torch.from_numpy(item.rgb).permute(2, 0, 1).float() / 255
+                for item in reader.media(set())
+                if isinstance(item, DecodedFrame)
+            ]
+        lq = torch.stack(frames)
+        start = time.perf_counter()
+        for k in range(0, len(frames), args.chunk or len(frames)):
+            # Same chunking as the pipeline (cores of `chunk` plus its overlap).
+            a, b = max(0, k - options.chunk_overlap), k + (args.chunk or len(frames))
+            engine.upscale(lq[a : b + options.chunk_overlap], args.tile, options.tile_overlap)
+        model_only = time.perf_counter() - start
+        start = time.perf_counter()
+        upscale_video(src, dst, engine, options, QuietReporter())
+        end_to_end = time.perf_counter() - start
+    print(f"clip            {args.frames} frames of {width}x{height}, tile {args.tile}, "
+          f"chunk {args.chunk}, {'tiny' if args.tiny else 'released'} model, cpu fp32")
+    print(f"model only      {model_only:.2f} s")
+    print(f"end to end      {end_to_end:.2f} s")
+    print(f"ratio           {end_to_end / model_only:.3f}")
+
+
+def memory(args: argparse.Namespace) -> None:
+    results = {}
+    for frames in args.frames_list:
+        out = subprocess.run(
+            [sys.executable, __file__, "_rss", "--frames", str(frames), "--size", args.size,
+             "--chunk", str(args.chunk), "--tile", str(args.tile)]
+            + (["--tiny"] if args.tiny else []),
+            capture_output=True, text=True, check=True,
+        )
+        results[frames] = json.loads(out.stdout.splitlines()[-1])["peak_rss_mib"]
+        print(f"{frames:5d} frames: peak RSS {results[frames]:.0f} MiB")
+    first, last = results[args.frames_list[0]], results[args.frames_list[-1]]
+    print(f"ratio {args.frames_list[-1]}/{args.frames_list[0]} frames: {last / first:.3f}")
+
+
+def _rss(args: argparse.Namespace) -> None:
+    from vsr_cli.pipeline import UpscaleOptions, upscale_video
+    from vsr_cli.progress import QuietReporter
+
+    width, height = (int(v) for v in args.size.split("x"))
+    engine = _setup(args.tiny)
+    with tempfile.TemporaryDirectory() as tmp:
+        src = Path(tmp) / "in.mkv"
+        write_clip(src, args.frames, width, height)
+        options = UpscaleOptions(tile=args.tile, chunk=args.chunk, overwrite=True)
+        upscale_video(src, Path(tmp) / "out.mkv", engine, options, QuietReporter())
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+    print(json.dumps({"peak_rss_mib": peak}))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("mode", choices=["overhead", "memory", "_rss"])
+    parser.add_argument("--size", default="64x64", help="low-res WIDTHxHEIGHT")
+    parser.add_argument("--frames", type=int, nargs="+", default=[12])
+    parser.add_argument("--tile", type=int, default=0)
+    parser.add_argument("--chunk", type=int, default=8)
+    parser.add_argument("--tiny", action="store_true", help="a tiny model instead of 13.4M")
+    args = parser.parse_args()
+    args.frames_list, args.frames = args.frames, args.frames[0]
+    {"overhead": overhead, "memory": memory, "_rss": _rss}[args.mode](args)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,46 @@
+"""Engine: tiles, padding of small frames, and the out-of-memory back-off."""
+
+from __future__ import annotations
+
+import torch
+
+from vsr_cli.engine import Engine
+from vsr_cli.models.psrt import PSRTRecurrent
+from vsr_cli.video.color import SPC_BT709, SPC_SMPTE170M, ColorSpec
+
+
+class SmallDevice(PSRTRecurrent):
+    """Behaves like a GPU that runs out of memory on inputs wider than 100 px."""
+
+    def forward(self, lq):
+        if lq.shape[-1] > 100:
+            raise torch.OutOfMemoryError("CUDA out of memory (simulated)")
+        return super().forward(lq)
+
+
+def test_out_of_memory_halves_the_tile_and_drops_nothing(golden_params):
+    model = SmallDevice(**vars(PSRTRecurrent.from_state_dict(golden_params).config))
+    model.load_state_dict(PSRTRecurrent.from_state_dict(golden_params).state_dict())
+    warnings: list[str] = []
+    engine = Engine(model, torch.device("cpu"), "fp32", warnings.append)
+    lq = torch.rand(3, 3, 64, 160)
+    out, tile = engine.upscale(lq, tile=0, overlap=16)
+    assert tile == 80 and out.shape == (3, 3, 256, 640)
+    assert warnings == ["out of memory with tiles of 160 px; retrying with 80 px"]
+    expected, _ = Engine(PSRTRecurrent.from_state_dict(golden_params), torch.device("cpu"),
+                         "fp32", warnings.append).upscale(lq, tile=80, overlap=16)
+    assert torch.equal(out, expected)
+
+
+def test_frames_under_64_px_are_padded_and_cropped(golden_model):
+    engine = Engine(golden_model, torch.device("cpu"), "fp32", print)
+    out, _ = engine.upscale(torch.rand(2, 3, 40, 50), tile=0, overlap=0)
+    assert out.shape == (2, 3, 160, 200)
+
+
+def test_untagged_streams_are_read_as_players_read_them():
+    hd = ColorSpec.of_stream(2, 0, 2, 2, 720, "yuv420p")
+    sd = ColorSpec.of_stream(2, 0, 2, 2, 480, "yuv420p")
+    assert hd.matrix == SPC_BT709 and sd.matrix == SPC_SMPTE170M
+    assert hd.range == 1  # limited
+    assert ColorSpec.of_stream(2, 0, 2, 2, 480, "yuvj420p").range == 2  # full

@@ -1,0 +1,122 @@
+"""Bad input: one clear line on stderr, a non-zero exit, no traceback, nothing left behind."""
+
+from __future__ import annotations
+
+import av
+import numpy as np
+import pytest
+from cli import vsr_upscale
+from media import make_clip
+
+
+def _assert_one_line_error(result, *fragments: str, code: int = 1) -> None:
+    assert result.returncode == code, result.stderr
+    lines = [line for line in result.stderr.splitlines() if not line.startswith("warning:")]
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("error: ")
+    assert "Traceback" not in result.stderr
+    for fragment in fragments:
+        assert fragment in lines[0]
+    assert result.stdout == ""
+
+
+def _nothing_written(folder, *keep: str) -> bool:
+    return sorted(p.name for p in folder.iterdir()) == sorted(keep)
+
+
+def test_missing_input(tmp_path, golden_checkpoint):
+    result = vsr_upscale(
+        tmp_path / "nope.mp4", tmp_path / "out.mp4", "--weights", golden_checkpoint
+    )
+    _assert_one_line_error(result, "nope.mp4: no such file")
+    assert _nothing_written(tmp_path)
+
+
+def test_not_a_video(tmp_path, golden_checkpoint):
+    (tmp_path / "notes.mp4").write_text("these are not frames\n" * 100)
+    result = vsr_upscale(
+        tmp_path / "notes.mp4", tmp_path / "out.mp4", "--weights", golden_checkpoint
+    )
+    _assert_one_line_error(result, "notes.mp4: not a video")
+    assert _nothing_written(tmp_path, "notes.mp4")
+
+
+def test_no_video_stream(tmp_path, golden_checkpoint):
+    path = tmp_path / "sound.mka"
+    with av.open(str(path), "w") as out:
+        stream = out.add_stream("flac", rate=8000)
+        frame = av.AudioFrame.from_ndarray(
+            np.zeros((1, 800), np.int16), format="s16", layout="mono"
+        )
+        frame.sample_rate, frame.pts = 8000, 0
+        out.mux(stream.encode(frame))
+        out.mux(stream.encode(None))
+    result = vsr_upscale(path, tmp_path / "out.mkv", "--weights", golden_checkpoint)
+    _assert_one_line_error(result, "sound.mka: no video stream")
+    assert _nothing_written(tmp_path, "sound.mka")
+
+
+@pytest.mark.parametrize("name", ["cut.mkv", "cut.mp4"])
+def test_truncated_file_never_becomes_a_shorter_video(tmp_path, golden_checkpoint, name):
+    clip = make_clip(
+        tmp_path / f"full{name[-4:]}",
+        pts=[40 * i for i in range(24)],
+        audio=False,
+        subtitle=None,
+        options={"g": "1"},
+    )
+    data = clip.path.read_bytes()
+    (tmp_path / name).write_bytes(data[: len(data) * 2 // 3])
+    clip.path.unlink()
+    result = vsr_upscale(tmp_path / name, tmp_path / "out.mkv", "--weights", golden_checkpoint)
+    _assert_one_line_error(result, name)
+    assert _nothing_written(tmp_path, name)
+
+
+def test_existing_output_needs_overwrite(tmp_path, golden_checkpoint):
+    clip = make_clip(tmp_path / "in.mkv", audio=False, subtitle=None)
+    (tmp_path / "out.mkv").write_bytes(b"precious")
+    result = vsr_upscale(clip.path, tmp_path / "out.mkv", "--weights", golden_checkpoint)
+    _assert_one_line_error(result, "out.mkv: exists; pass --overwrite (-y)")
+    assert (tmp_path / "out.mkv").read_bytes() == b"precious"
+    result = vsr_upscale(
+        clip.path, tmp_path / "out.mkv", "--weights", golden_checkpoint, "-y", "-q"
+    )
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "out.mkv").read_bytes() != b"precious"
+
+
+def test_output_is_input(tmp_path, golden_checkpoint):
+    clip = make_clip(tmp_path / "in.mkv", audio=False, subtitle=None)
+    before = clip.path.read_bytes()
+    result = vsr_upscale(clip.path, tmp_path / "." / "in.mkv", "--weights", golden_checkpoint, "-y")
+    _assert_one_line_error(result, "the output is the input")
+    assert clip.path.read_bytes() == before
+
+
+def test_bad_weights_file(tmp_path):
+    clip = make_clip(tmp_path / "in.mkv", audio=False, subtitle=None)
+    (tmp_path / "w.pth").write_bytes(b"garbage")
+    result = vsr_upscale(clip.path, tmp_path / "out.mkv", "--weights", tmp_path / "w.pth")
+    _assert_one_line_error(result, "w.pth: not a PyTorch or safetensors weights file")
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["--tile", "32"], ["--scale", "5"], ["--precision", "fp8"], ["--encoder-opt", "novalue"]],
+)
+def test_usage_errors_exit_2(tmp_path, golden_checkpoint, args):
+    clip = make_clip(tmp_path / "in.mkv", audio=False, subtitle=None)
+    result = vsr_upscale(clip.path, tmp_path / "out.mkv", "--weights", golden_checkpoint, *args)
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "out.mkv").exists()
+
+
+def test_unknown_encoder(tmp_path, golden_checkpoint):
+    clip = make_clip(tmp_path / "in.mkv", audio=False, subtitle=None)
+    result = vsr_upscale(
+        clip.path, tmp_path / "out.mkv", "--weights", golden_checkpoint, "--codec", "nosuchcodec"
+    )
+    _assert_one_line_error(result, "nosuchcodec")
+    assert _nothing_written(tmp_path, "in.mkv")
