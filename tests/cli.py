@@ -7,8 +7,11 @@ import subprocess
 import sys
 
 
-def vsr_upscale(*args: object, timeout: float = 300) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if k != "VSR_DEBUG"}
+def vsr_upscale(
+    *args: object, timeout: float = 300, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess:
+    if env is None:
+        env = {k: v for k, v in os.environ.items() if k != "VSR_DEBUG"}
     return subprocess.run(
         [sys.executable, "-m", "vsr_cli", *map(str, args)],
         capture_output=True,

@@ -27,8 +27,9 @@ def test_out_of_memory_halves_the_tile_and_drops_nothing(golden_params):
     out, tile = engine.upscale(lq, tile=0, overlap=16)
     assert tile == 80 and out.shape == (3, 3, 256, 640)
     assert warnings == ["out of memory with tiles of 160 px; retrying with 80 px"]
-    expected, _ = Engine(PSRTRecurrent.from_state_dict(golden_params), torch.device("cpu"),
-                         "fp32", warnings.append).upscale(lq, tile=80, overlap=16)
+    expected, _ = Engine(
+        PSRTRecurrent.from_state_dict(golden_params), torch.device("cpu"), "fp32", warnings.append
+    ).upscale(lq, tile=80, overlap=16)
     assert torch.equal(out, expected)
 
 

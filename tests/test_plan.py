@@ -8,8 +8,10 @@ import pytest
 from vsr_cli.plan import ChunkPlan, Window, auto_sizes, blend_weights, split
 
 
-@pytest.mark.parametrize(("length", "core", "overlap"), [(160, 64, 16), (1080, 256, 16),
-                                                         (64, 64, 8), (70, 64, 0), (200, 0, 9)])
+@pytest.mark.parametrize(
+    ("length", "core", "overlap"),
+    [(160, 64, 16), (1080, 256, 16), (64, 64, 8), (70, 64, 0), (200, 0, 9)],
+)
 def test_cores_tile_the_axis_and_weights_sum_to_one(length, core, overlap):
     windows = split(length, core, overlap, minimum=64, align=8)
     assert windows[0].core_start == 0 and windows[-1].core_stop == length

@@ -6,20 +6,24 @@ The only module that talks to the terminal. Exit codes: 0 done, 1 failed,
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.table import Table
 
 from vsr_cli.engine import Engine, pick_device
 from vsr_cli.errors import VsrError
+from vsr_cli.hub import cached_file, fetch, load_registry
 from vsr_cli.models.psrt import PSRTRecurrent
 from vsr_cli.pipeline import UpscaleOptions, upscale_video
 from vsr_cli.plan import MIN_TILE
 from vsr_cli.precision import PRECISIONS, resolve_precision
 from vsr_cli.progress import QuietReporter, RichReporter
+from vsr_cli.video.reader import VideoReader, describe
 from vsr_cli.video.writer import EncodeSettings
 from vsr_cli.weights import read_checkpoint
 
@@ -49,6 +53,15 @@ Output = Annotated[Path, typer.Argument(help="Where to write the result.", show_
 Scale = Annotated[
     int,
     typer.Option(min=2, max=4, help="Output scale: 4 is the network's; 2 and 3 resize its output."),
+]
+ModelName = Annotated[
+    str | None,
+    typer.Option(
+        "--model",
+        "-m",
+        show_default="weights.toml's default",
+        help="Model to download and use (see `vsr models`).",
+    ),
 ]
 Weights = Annotated[Path | None, typer.Option(help="A local checkpoint (.pth or .safetensors).")]
 Device = Annotated[str, typer.Option(help="auto, cpu, cuda, cuda:N or mps.")]
@@ -89,6 +102,7 @@ def upscale(
     input: Input,
     output: Output,
     scale: Scale = 4,
+    model: ModelName = None,
     weights: Weights = None,
     device: Device = "auto",
     precision: PrecisionOpt = "auto",
@@ -122,13 +136,19 @@ def upscale(
         torch_device = _device(device)
         if device == "auto" and torch_device.type == "cpu":
             reporter.warn("no GPU found: running on the CPU, which is slow")
-        if weights is None:
-            raise VsrError("no weights given: pass --weights PATH to a PSRT-recurrent checkpoint")
-        model = PSRTRecurrent.from_state_dict(read_checkpoint(weights))
+        network = PSRTRecurrent.from_state_dict(read_checkpoint(weights or _fetch(model)))
         engine = Engine(
-            model, torch_device, resolve_precision(precision, torch_device), reporter.warn
+            network, torch_device, resolve_precision(precision, torch_device), reporter.warn
         )
         upscale_video(input, output, engine, options, reporter)
+
+
+def _fetch(name: str | None) -> Path:
+    """A named model's weights, announcing a download before the Hub's own progress bar."""
+    entry = load_registry().get(name)
+    if cached_file(entry) is None and not os.environ.get("HF_HUB_OFFLINE"):
+        stderr.print(f"downloading model {entry.name} from {entry.repo_id}@{entry.revision}")
+    return fetch(entry)
 
 
 def _device(name: str):
@@ -159,8 +179,73 @@ class _errors_as_messages:
         return False
 
 
+vsr_app = typer.Typer(
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    no_args_is_help=True,
+    help="Video super-resolution with PSRT-recurrent.",
+)
+vsr_app.command("upscale")(upscale)
+
+
+@vsr_app.command("models")
+def models() -> None:
+    """List the models of weights.toml, and whether each is downloaded."""
+    with _errors_as_messages():
+        registry = load_registry()
+        table = Table("name", "description", "scale", "cached", "size")
+        for entry in registry.models.values():
+            path = cached_file(entry)
+            size = f"{path.stat().st_size / 2**20:.1f} MiB" if path else "-"
+            name = entry.name + (" (default)" if entry.name == registry.default else "")
+            table.add_row(name, entry.description, f"x{entry.scale}", "yes" if path else "no", size)
+        Console().print(table)
+
+
+@vsr_app.command("download")
+def download(
+    name: Annotated[str | None, typer.Argument(show_default="the default model")] = None,
+    all_models: Annotated[bool, typer.Option("--all", help="Every model of weights.toml.")] = False,
+) -> None:
+    """Fetch model weights into the Hugging Face cache, for machines that go offline later."""
+    with _errors_as_messages():
+        registry = load_registry()
+        entries = list(registry.models.values()) if all_models else [registry.get(name)]
+        for entry in entries:
+            stderr.print(f"{entry.name}: {fetch(entry)}")
+
+
+@vsr_app.command("info")
+def info(
+    file: Annotated[Path, typer.Argument(help="A video file.", show_default=False)],
+    json_output: Annotated[bool, typer.Option("--json", help="One JSON object on stdout.")] = False,
+) -> None:
+    """What vsr-cli sees in a video: streams, codec, size, rate, frames, colors, rotation."""
+    with _errors_as_messages():
+        with VideoReader(file) as reader:
+            facts = describe(reader)
+    if json_output:
+        print(json.dumps(facts))
+        return
+    table = Table("", "", show_header=False, box=None)
+    for key, value in facts.items():
+        if key != "streams":
+            table.add_row(key, str(value))
+    for stream in facts["streams"]:
+        table.add_row(
+            f"stream #{stream['index']}",
+            " ".join(str(v) for k, v in stream.items() if k != "index" and v),
+        )
+    Console().print(table)
+
+
 def upscale_main() -> None:
     """Entry point of ``vsr-upscale``."""
     app = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
     app.command()(upscale)
     app(prog_name="vsr-upscale")
+
+
+def vsr_main() -> None:
+    """Entry point of ``vsr``."""
+    vsr_app(prog_name="vsr")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from fractions import Fraction
 from pathlib import Path
 from typing import BinaryIO
@@ -218,3 +218,28 @@ class VideoReader:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def describe(reader: VideoReader) -> dict:
+    """Plain facts about an open input, for ``vsr info`` (decodes one frame for the rotation)."""
+    info = reader.info
+    first = next(reader.container.decode(reader.video_stream), None)
+    return {
+        "file": info.name,
+        "container": info.container,
+        "codec": info.codec,
+        "width": info.width,
+        "height": info.height,
+        "pix_fmt": info.pix_fmt,
+        "bit_depth": info.bit_depth,
+        "fps": float(info.average_rate) if info.average_rate else None,
+        "frames": info.frame_count,
+        "duration": info.duration,
+        "time_base": str(info.time_base),
+        "color_matrix": info.color.matrix,
+        "color_range": info.color.range,
+        "color_primaries": info.color.primaries,
+        "color_transfer": info.color.transfer,
+        "rotation": first.rotation if first is not None else 0,
+        "streams": [asdict(s) for s in info.streams],
+    }
