@@ -11,18 +11,21 @@ import os
 from pathlib import Path
 from typing import Annotated
 
+import torch
 import typer
+from huggingface_hub.utils import disable_progress_bars
 from rich.console import Console
 from rich.table import Table
 
+from vsr_cli.batch import collect, parse_shard, run_batch, take_shard
 from vsr_cli.engine import Engine, pick_device
 from vsr_cli.errors import VsrError
 from vsr_cli.hub import cached_file, fetch, load_registry
 from vsr_cli.models.psrt import PSRTRecurrent
-from vsr_cli.pipeline import UpscaleOptions, upscale_video
+from vsr_cli.pipeline import STDIO, UpscaleOptions, upscale_video
 from vsr_cli.plan import MIN_TILE
 from vsr_cli.precision import PRECISIONS, resolve_precision
-from vsr_cli.progress import QuietReporter, RichReporter
+from vsr_cli.progress import JsonReporter, Outcome, QuietReporter, Reporter, RichReporter
 from vsr_cli.video.reader import VideoReader, describe
 from vsr_cli.video.writer import EncodeSettings
 from vsr_cli.weights import read_checkpoint
@@ -48,8 +51,16 @@ def _encoder_options(values: list[str]) -> dict[str, str]:
     return options
 
 
-Input = Annotated[Path, typer.Argument(help="Video to upscale.", show_default=False)]
-Output = Annotated[Path, typer.Argument(help="Where to write the result.", show_default=False)]
+Inputs = Annotated[
+    list[Path],
+    typer.Argument(help="Video(s) or folder(s) to upscale; - reads stdin.", show_default=False),
+]
+Output = Annotated[
+    Path,
+    typer.Argument(
+        help="Output file, or folder for several inputs; - writes stdout.", show_default=False
+    ),
+]
 Scale = Annotated[
     int,
     typer.Option(min=2, max=4, help="Output scale: 4 is the network's; 2 and 3 resize its output."),
@@ -64,7 +75,9 @@ ModelName = Annotated[
     ),
 ]
 Weights = Annotated[Path | None, typer.Option(help="A local checkpoint (.pth or .safetensors).")]
-Device = Annotated[str, typer.Option(help="auto, cpu, cuda, cuda:N or mps.")]
+Device = Annotated[
+    str, typer.Option(help="auto, cpu, cuda, cuda:N, mps, a list (cuda:0,cuda:1) or all.")
+]
 PrecisionOpt = Annotated[
     str, typer.Option(help="auto (fp16 on CUDA, else fp32), fp32, fp16 or bf16.")
 ]
@@ -92,6 +105,27 @@ PixFmt = Annotated[
 EncoderOpt = Annotated[
     list[str] | None, typer.Option("--encoder-opt", help="KEY=VALUE for the encoder; repeatable.")
 ]
+Format = Annotated[
+    str | None,
+    typer.Option(
+        "--format", "-f", help="Output container, needed for stdout (matroska, mp4, nut, mpegts)."
+    ),
+]
+Recursive = Annotated[
+    bool, typer.Option("--recursive", "-r", help="Search folders' subfolders too.")
+]
+Ext = Annotated[
+    str | None, typer.Option(help="Output extension for folder/batch mode (default: the input's).")
+]
+SkipExisting = Annotated[
+    bool, typer.Option("--skip-existing", help="Skip inputs whose output exists (resume).")
+]
+Shard = Annotated[
+    str | None, typer.Option(help="K/N: only every N-th input from the K-th (1-based).")
+]
+JsonEvents = Annotated[
+    bool, typer.Option("--json", help="JSON events, one per line, on stderr (and nothing else).")
+]
 Overwrite = Annotated[bool, typer.Option("--overwrite", "-y", help="Replace an existing output.")]
 Quiet = Annotated[
     bool, typer.Option("--quiet", "-q", help="No progress bar; warnings and errors only.")
@@ -99,7 +133,7 @@ Quiet = Annotated[
 
 
 def upscale(
-    input: Input,
+    inputs: Inputs,
     output: Output,
     scale: Scale = 4,
     model: ModelName = None,
@@ -115,14 +149,24 @@ def upscale(
     preset: Preset = None,
     pix_fmt: PixFmt = None,
     encoder_opt: EncoderOpt = None,
+    container_format: Format = None,
+    recursive: Recursive = False,
+    ext: Ext = None,
+    skip_existing: SkipExisting = False,
+    shard: Shard = None,
+    json_events: JsonEvents = False,
     overwrite: Overwrite = False,
     quiet: Quiet = False,
 ) -> None:
-    """Upscale a video with PSRT-recurrent, keeping audio, subtitles, timestamps and colors."""
+    """Upscale videos with PSRT-recurrent, keeping audio, subtitles, timestamps and colors.
+
+    One input and an output file: that file. Several inputs, or a folder: every
+    video into the output folder, under the same relative paths.
+    """
     if precision not in PRECISIONS:
         raise typer.BadParameter(f"choose one of {', '.join(PRECISIONS)}", param_hint="--precision")
-    # A bar only on a terminal: in logs and pipes it would be noise.
-    reporter = RichReporter(stderr) if stderr.is_terminal and not quiet else QuietReporter(stderr)
+    shard_k_n = _shard(shard)
+    reporter = _reporter(json_events, quiet)
     options = UpscaleOptions(
         scale=scale,
         tile=tile,
@@ -132,34 +176,92 @@ def upscale(
         encode=EncodeSettings(codec, crf, preset, pix_fmt, _encoder_options(encoder_opt or [])),
         overwrite=overwrite,
     )
-    with _errors_as_messages():
-        torch_device = _device(device)
-        if device == "auto" and torch_device.type == "cpu":
-            reporter.warn("no GPU found: running on the CPU, which is slow")
-        network = PSRTRecurrent.from_state_dict(read_checkpoint(weights or _fetch(model)))
-        engine = Engine(
-            network, torch_device, resolve_precision(precision, torch_device), reporter.warn
+    single = len(inputs) == 1 and not inputs[0].is_dir() and not output.is_dir()
+    if not single and (STDIO in inputs or output == STDIO):
+        raise typer.BadParameter("stdin/stdout (-) take one input and one output")
+    if output == STDIO and not container_format:
+        raise typer.BadParameter("writing to stdout needs --format (e.g. matroska)")
+    with _errors_as_messages(reporter):
+        engines = _engines(device, precision, weights, model, reporter, json_events)
+        if single:
+            result = upscale_video(
+                inputs[0], output, engines[0], options, reporter, container_format
+            )
+            reporter.outcome(
+                Outcome(str(inputs[0]), "done", result.frames, result.seconds, output=str(output))
+            )
+            return
+        output.mkdir(parents=True, exist_ok=True)
+        tasks = collect(inputs, output, recursive, ext)
+        if shard_k_n:
+            tasks = take_shard(tasks, *shard_k_n)
+        outcomes = run_batch(tasks, engines, options, reporter, skip_existing)
+        reporter.summary(outcomes)
+        if any(o.status == "failed" for o in outcomes):
+            raise typer.Exit(EXIT_FAILED)
+
+
+def _shard(text: str | None) -> tuple[int, int] | None:
+    if text is None:
+        return None
+    try:
+        return parse_shard(text)
+    except ValueError as e:
+        raise typer.BadParameter(str(e), param_hint="--shard") from None
+
+
+def _reporter(json_events: bool, quiet: bool) -> Reporter:
+    if json_events:
+        disable_progress_bars()  # the Hub's bars would break the one-object-per-line stream
+        return JsonReporter()
+    # Bars only on a terminal: in logs and pipes they would be noise.
+    return RichReporter(stderr) if stderr.is_terminal and not quiet else QuietReporter(stderr)
+
+
+def _engines(
+    device: str,
+    precision: str,
+    weights: Path | None,
+    model: str | None,
+    reporter: Reporter,
+    json_events: bool,
+) -> list[Engine]:
+    """One engine per device, all from one read of the weights."""
+    devices = _devices(device)
+    if device == "auto" and devices[0].type == "cpu":
+        reporter.warn("no GPU found: running on the CPU, which is slow")
+    state = read_checkpoint(weights or _fetch(model, announce=not json_events))
+    return [
+        Engine(
+            PSRTRecurrent.from_state_dict(state), d, resolve_precision(precision, d), reporter.warn
         )
-        upscale_video(input, output, engine, options, reporter)
+        for d in devices
+    ]
 
 
-def _fetch(name: str | None) -> Path:
+def _fetch(name: str | None, announce: bool) -> Path:
     """A named model's weights, announcing a download before the Hub's own progress bar."""
     entry = load_registry().get(name)
-    if cached_file(entry) is None and not os.environ.get("HF_HUB_OFFLINE"):
+    if announce and cached_file(entry) is None and not os.environ.get("HF_HUB_OFFLINE"):
         stderr.print(f"downloading model {entry.name} from {entry.repo_id}@{entry.revision}")
     return fetch(entry)
 
 
-def _device(name: str):
+def _devices(spec: str) -> list[torch.device]:
     try:
-        return pick_device(name)
+        if spec == "all":
+            count = torch.cuda.device_count()
+            return [torch.device(f"cuda:{i}") for i in range(count)] or [torch.device("cpu")]
+        return [pick_device(part.strip()) for part in spec.split(",")]
     except (ValueError, RuntimeError) as e:
         raise VsrError(str(e)) from None
 
 
 class _errors_as_messages:
-    """Known errors -> ``error: <message>`` on stderr and an exit code; no traceback."""
+    """Known errors -> one reported line (or JSON event) and an exit code; no traceback."""
+
+    def __init__(self, reporter: Reporter) -> None:
+        self.reporter = reporter
 
     def __enter__(self) -> None:
         return None
@@ -168,15 +270,16 @@ class _errors_as_messages:
         if exc is None or os.environ.get("VSR_DEBUG") == "1":
             return False
         if isinstance(exc, KeyboardInterrupt):
-            stderr.print("interrupted")
+            self.reporter.outcome(Outcome("", "failed", message="interrupted"))
             raise typer.Exit(EXIT_INTERRUPTED)
         if isinstance(exc, VsrError):
-            stderr.print(f"error: {exc}")
-            raise typer.Exit(EXIT_FAILED)
-        if isinstance(exc, MemoryError) or type(exc).__name__ == "OutOfMemoryError":
-            stderr.print("error: out of memory even with the smallest tiles; try --chunk 8")
-            raise typer.Exit(EXIT_FAILED)
-        return False
+            message = str(exc)
+        elif isinstance(exc, MemoryError | torch.OutOfMemoryError):
+            message = "out of memory even with the smallest tiles; try a smaller --chunk"
+        else:
+            return False
+        self.reporter.outcome(Outcome("", "failed", message=message))
+        raise typer.Exit(EXIT_FAILED)
 
 
 vsr_app = typer.Typer(
@@ -191,7 +294,7 @@ vsr_app.command("upscale")(upscale)
 @vsr_app.command("models")
 def models() -> None:
     """List the models of weights.toml, and whether each is downloaded."""
-    with _errors_as_messages():
+    with _errors_as_messages(QuietReporter(stderr)):
         registry = load_registry()
         table = Table("name", "description", "scale", "cached", "size")
         for entry in registry.models.values():
@@ -208,7 +311,7 @@ def download(
     all_models: Annotated[bool, typer.Option("--all", help="Every model of weights.toml.")] = False,
 ) -> None:
     """Fetch model weights into the Hugging Face cache, for machines that go offline later."""
-    with _errors_as_messages():
+    with _errors_as_messages(QuietReporter(stderr)):
         registry = load_registry()
         entries = list(registry.models.values()) if all_models else [registry.get(name)]
         for entry in entries:
@@ -221,7 +324,7 @@ def info(
     json_output: Annotated[bool, typer.Option("--json", help="One JSON object on stdout.")] = False,
 ) -> None:
     """What vsr-cli sees in a video: streams, codec, size, rate, frames, colors, rotation."""
-    with _errors_as_messages():
+    with _errors_as_messages(QuietReporter(stderr)):
         with VideoReader(file) as reader:
             facts = describe(reader)
     if json_output:

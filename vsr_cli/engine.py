@@ -6,6 +6,7 @@ warning), down to the model's 64-pixel minimum: no frame is ever dropped.
 
 from __future__ import annotations
 
+import copy
 import os
 from collections.abc import Callable
 
@@ -67,6 +68,12 @@ class Engine:
         self.device = device
         self.precision = precision
         self._warn = warn
+
+    def with_warnings(self, warn: Callable[[str], None]) -> Engine:
+        """The same model and device, reporting to ``warn`` (one per file in a batch)."""
+        clone = copy.copy(self)
+        clone._warn = warn
+        return clone
 
     @torch.inference_mode()
     def upscale(self, lq: Tensor, tile: int, overlap: int) -> tuple[Tensor, int]:

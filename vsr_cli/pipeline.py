@@ -8,6 +8,7 @@ the clip is: only the frames of the chunk in hand (plus its overlap) are held.
 from __future__ import annotations
 
 import queue
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -107,8 +108,13 @@ def _thread(target: Callable[[], None], stop: threading.Event, errors: list) -> 
     return thread
 
 
+STDIO = Path("-")
+
+
 def check_paths(src: Path, dst: Path, overwrite: bool) -> None:
     """Refuse what would lose data: writing over the input, or over a file without -y."""
+    if dst == STDIO:
+        return
     if dst.exists() and src.exists() and dst.resolve() == src.resolve():
         raise OutputError(f"{dst}: the output is the input")
     if dst.is_dir():
@@ -120,12 +126,20 @@ def check_paths(src: Path, dst: Path, overwrite: bool) -> None:
 
 
 def upscale_video(
-    src: Path, dst: Path, engine: Engine, options: UpscaleOptions, reporter: Reporter
+    src: Path,
+    dst: Path,
+    engine: Engine,
+    options: UpscaleOptions,
+    reporter: Reporter,
+    container_format: str | None = None,
 ) -> Result:
-    """Upscale ``src`` into ``dst``; ``dst`` appears only when complete."""
+    """Upscale ``src`` into ``dst`` (``-``: stdin / stdout); a file appears only when complete."""
     check_paths(src, dst, options.overwrite)
     started = time.perf_counter()
-    with VideoReader(src) as reader:
+    name = "stdin" if src == STDIO else str(src)
+    source = sys.stdin.buffer if src == STDIO else src
+    target = sys.stdout.buffer if dst == STDIO else dst
+    with VideoReader(source, name) as reader:
         info = reader.info
         tile, chunk = options.tile, options.chunk
         if tile is None or chunk is None:
@@ -139,12 +153,24 @@ def upscale_video(
             tile = auto_tile if tile is None else tile
             chunk = auto_chunk if chunk is None else chunk
         size = (info.width * options.scale, info.height * options.scale)
-        with VideoWriter(dst, reader, options.encode, size, reporter.warn) as writer:
-            reporter.start(src.name, info.frame_count)
+
+        def warn(message: str) -> None:
+            reporter.warn(message, name)
+
+        with VideoWriter(target, reader, options.encode, size, warn, container_format) as writer:
+            reporter.start(name, info.frame_count)
             try:
-                frames, tile = _run(reader, writer, engine, options, tile, chunk, reporter)
+                frames, tile = _run(
+                    reader,
+                    writer,
+                    engine.with_warnings(warn),
+                    options,
+                    tile,
+                    chunk,
+                    lambda n: reporter.advance(name, n),
+                )
             finally:
-                reporter.finish()
+                reporter.finish(name)
     return Result(frames, time.perf_counter() - started, tile, chunk)
 
 
@@ -155,7 +181,7 @@ def _run(
     options: UpscaleOptions,
     tile: int,
     chunk: int,
-    reporter: Reporter,
+    advance: Callable[[int], None],
 ) -> tuple[int, int]:
     stop = threading.Event()
     errors: list[BaseException] = []
@@ -181,7 +207,7 @@ def _run(
             else:
                 rgb, meta = item
                 writer.write_frame(rgb, meta.pts, meta.time, meta.rotation)
-                reporter.advance(1)
+                advance(1)
         writer.finish()
 
     threads = [_thread(decode, stop, errors), _thread(encode, stop, errors)]

@@ -1,12 +1,29 @@
-"""Progress and warnings, as events; the CLI decides how they look.
+"""Progress, warnings and results, as events; how they look is chosen here, once.
 
-The pipeline only calls a ``Reporter``; ``RichReporter`` draws a bar on stderr
-(stdout stays free for data), ``QuietReporter`` prints warnings only.
+The pipeline and the batch runner only call a ``Reporter``. Three renderings:
+``RichReporter`` (bars on a terminal's stderr), ``QuietReporter`` (warnings,
+errors and the batch summary as plain lines) and ``JsonReporter`` (one JSON
+object per line on stderr, nothing else). stdout is never touched: it may be
+carrying video.
+
+JSON events, each with ``"event"`` and ``"time"`` (Unix seconds):
+  start     file, total (frames, or null when unknown)
+  progress  file, frames, total, fps          (at most twice a second per file)
+  warning   message, file (or null)
+  done      file, output, frames, seconds
+  error     file (or null), message
+  skipped   file, reason
+  summary   done, failed, skipped, frames, seconds
 """
 
 from __future__ import annotations
 
-from typing import Protocol
+import json
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from typing import Protocol, TextIO
 
 from rich.console import Console
 from rich.progress import (
@@ -17,36 +34,65 @@ from rich.progress import (
     TimeElapsedColumn,
     TimeRemainingColumn,
 )
+from rich.table import Table
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What happened to one input."""
+
+    file: str
+    status: str  # done, failed, skipped
+    frames: int = 0
+    seconds: float = 0.0
+    message: str = ""
+    output: str = ""
 
 
 class Reporter(Protocol):
-    def start(self, name: str, total: int | None) -> None: ...
-    def advance(self, frames: int) -> None: ...
-    def warn(self, message: str) -> None: ...
-    def finish(self) -> None: ...
+    def start(self, file: str, total: int | None) -> None: ...
+    def advance(self, file: str, frames: int) -> None: ...
+    def finish(self, file: str) -> None: ...
+    def warn(self, message: str, file: str | None = None) -> None: ...
+    def outcome(self, outcome: Outcome) -> None: ...
+    def summary(self, outcomes: list[Outcome]) -> None: ...
 
 
 class QuietReporter:
-    """Warnings only, one line each on stderr."""
+    """Plain lines on stderr: warnings, errors, and a summary table for batches."""
 
     def __init__(self, console: Console | None = None) -> None:
-        self.console = console or Console(stderr=True)
+        self.console = console or Console(stderr=True, highlight=False, soft_wrap=True)
 
-    def start(self, name: str, total: int | None) -> None:
+    def start(self, file: str, total: int | None) -> None:
         pass
 
-    def advance(self, frames: int) -> None:
+    def advance(self, file: str, frames: int) -> None:
         pass
 
-    def warn(self, message: str) -> None:
-        self.console.print(f"[yellow]warning:[/] {message}", highlight=False, soft_wrap=True)
-
-    def finish(self) -> None:
+    def finish(self, file: str) -> None:
         pass
+
+    def warn(self, message: str, file: str | None = None) -> None:
+        where = f"{file}: " if file else ""
+        self.console.print(f"[yellow]warning:[/] {where}{message}", highlight=False)
+
+    def outcome(self, outcome: Outcome) -> None:
+        if outcome.status == "failed":
+            self.console.print(f"[red]error:[/] {outcome.message}", highlight=False)
+
+    def summary(self, outcomes: list[Outcome]) -> None:
+        table = Table("file", "frames", "time", "result", title="vsr-upscale batch")
+        for o in outcomes:
+            result = {"done": "[green]done[/]", "skipped": f"skipped ({o.message})"}.get(
+                o.status, f"[red]failed[/]: {o.message}"
+            )
+            table.add_row(o.file, str(o.frames or "-"), f"{o.seconds:.1f} s", result)
+        self.console.print(table)
 
 
 class RichReporter(QuietReporter):
-    """A progress bar (frames, fps, elapsed, ETA) on stderr."""
+    """Progress bars (frames, fps, elapsed, ETA) on stderr, one per file being upscaled."""
 
     def __init__(self, console: Console | None = None) -> None:
         super().__init__(console)
@@ -58,22 +104,79 @@ class RichReporter(QuietReporter):
             TimeElapsedColumn(),
             TimeRemainingColumn(),
             console=self.console,
-            transient=False,
         )
-        self._task = None
+        self._tasks: dict[str, int] = {}
 
-    def start(self, name: str, total: int | None) -> None:
-        self._progress.start()
-        self._task = self._progress.add_task(name, total=total, fps="-")
+    def start(self, file: str, total: int | None) -> None:
+        if not self._tasks:
+            self._progress.start()
+        self._tasks[file] = self._progress.add_task(file, total=total, fps="-")
 
-    def advance(self, frames: int) -> None:
-        if self._task is None:
-            return
-        self._progress.advance(self._task, frames)
-        task = self._progress.tasks[0]
+    def advance(self, file: str, frames: int) -> None:
+        task_id = self._tasks[file]
+        self._progress.advance(task_id, frames)
+        task = next(t for t in self._progress.tasks if t.id == task_id)
         if task.elapsed:
-            self._progress.update(self._task, fps=f"{task.completed / task.elapsed:.2f}")
+            self._progress.update(task_id, fps=f"{task.completed / task.elapsed:.2f}")
 
-    def finish(self) -> None:
-        self._progress.stop()
-        self._task = None
+    def finish(self, file: str) -> None:
+        self._tasks.pop(file, None)
+        if not self._tasks:
+            self._progress.stop()
+
+
+class JsonReporter:
+    """One JSON object per line on stderr, and nothing else there."""
+
+    def __init__(self, stream: TextIO | None = None) -> None:
+        self._stream = stream or sys.stderr
+        self._lock = threading.Lock()
+        self._files: dict[str, list] = {}  # file -> [frames, total, started, last report]
+
+    def _emit(self, event: str, **fields: object) -> None:
+        with self._lock:
+            self._stream.write(json.dumps({"event": event, "time": time.time(), **fields}) + "\n")
+            self._stream.flush()
+
+    def start(self, file: str, total: int | None) -> None:
+        now = time.monotonic()
+        self._files[file] = [0, total, now, 0.0]
+        self._emit("start", file=file, total=total)
+
+    def advance(self, file: str, frames: int) -> None:
+        state = self._files[file]
+        state[0] += frames
+        now = time.monotonic()
+        if now - state[3] >= 0.5 or state[0] == state[1]:
+            state[3] = now
+            fps = state[0] / max(now - state[2], 1e-9)
+            self._emit("progress", file=file, frames=state[0], total=state[1], fps=round(fps, 3))
+
+    def finish(self, file: str) -> None:
+        self._files.pop(file, None)
+
+    def warn(self, message: str, file: str | None = None) -> None:
+        self._emit("warning", file=file, message=message)
+
+    def outcome(self, outcome: Outcome) -> None:
+        if outcome.status == "done":
+            self._emit(
+                "done",
+                file=outcome.file,
+                output=outcome.output,
+                frames=outcome.frames,
+                seconds=round(outcome.seconds, 3),
+            )
+        elif outcome.status == "skipped":
+            self._emit("skipped", file=outcome.file, reason=outcome.message)
+        else:
+            self._emit("error", file=outcome.file, message=outcome.message)
+
+    def summary(self, outcomes: list[Outcome]) -> None:
+        count = {s: sum(o.status == s for o in outcomes) for s in ("done", "failed", "skipped")}
+        self._emit(
+            "summary",
+            **count,
+            frames=sum(o.frames for o in outcomes),
+            seconds=round(sum(o.seconds for o in outcomes), 3),
+        )

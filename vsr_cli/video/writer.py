@@ -23,6 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
+from typing import BinaryIO
 
 import av
 import numpy as np
@@ -85,23 +86,39 @@ class VideoWriter:
 
     def __init__(
         self,
-        target: Path,
+        target: Path | BinaryIO,
         reader: VideoReader,
         settings: EncodeSettings,
         size: tuple[int, int],
         warn: Callable[[str], None],
+        container_format: str | None = None,
     ) -> None:
-        self.target = target
+        """``target``: a path (written atomically) or a binary stream such as stdout, which
+        needs ``container_format`` since there is no extension to go by."""
+        self.name = str(target) if isinstance(target, Path) else "stdout"
         info = reader.info
         self._color: ColorSpec = info.color
         self._warn = warn
-        # Hidden, unique, and with the output's extension so FFmpeg picks the same container.
-        self._tmp = target.with_name(f".{target.stem}.{uuid.uuid4().hex[:8]}.part{target.suffix}")
+        self._tmp: Path | None = None
+        self._target = target
         try:
-            self._out = av.open(str(self._tmp), "w")  # container from the extension, as ffmpeg
+            if isinstance(target, Path):
+                # Hidden, unique, and with the output's extension: FFmpeg picks the container
+                # from it as ffmpeg would.
+                self._tmp = target.with_name(
+                    f".{target.stem}.{uuid.uuid4().hex[:8]}.part{target.suffix}"
+                )
+                self._out = av.open(str(self._tmp), "w", format=container_format)
+            else:
+                if not container_format:
+                    raise OutputError("writing to a stream needs --format (e.g. matroska)")
+                self._out = av.open(
+                    target, "w", format=container_format, options=_stream_options(container_format)
+                )
         except (av.error.FFmpegError, ValueError) as e:
-            self._tmp.unlink(missing_ok=True)
-            raise OutputError(f"{target}: cannot write this container ({e})") from None
+            if self._tmp is not None:
+                self._tmp.unlink(missing_ok=True)
+            raise OutputError(f"{self.name}: cannot write this container ({e})") from None
         self._pending: deque[av.Packet] = deque()
         self._started = False
         try:
@@ -226,7 +243,7 @@ class VideoWriter:
         try:
             self._out.mux(packet)
         except av.error.FFmpegError as e:
-            raise OutputError(f"{self.target}: writing failed ({e})") from None
+            raise OutputError(f"{self.name}: writing failed ({e})") from None
 
     def write_frame(
         self, rgb: np.ndarray, pts: int | None, time: float | None, rotation: int
@@ -255,10 +272,10 @@ class VideoWriter:
         try:
             return self._video.encode(frame)
         except av.error.FFmpegError as e:
-            raise OutputError(f"{self.target}: encoding failed ({e})") from None
+            raise OutputError(f"{self.name}: encoding failed ({e})") from None
 
     def finish(self) -> None:
-        """Flush, close and move the complete file to its final name."""
+        """Flush, close and (for a file) move the complete file to its final name."""
         for packet in self._encode(None):
             self._mux(packet)
         self._flush_pending(None)
@@ -266,21 +283,31 @@ class VideoWriter:
             self._out.close()
         except av.error.FFmpegError as e:
             self.abort()
-            raise OutputError(f"{self.target}: finishing the file failed ({e})") from None
-        os.replace(self._tmp, self.target)
+            raise OutputError(f"{self.name}: finishing the file failed ({e})") from None
+        if self._tmp is not None:
+            os.replace(self._tmp, self._target)
+            self._tmp = None
 
     def abort(self) -> None:
         """Drop the temporary file; the final name is never touched."""
         with contextlib.suppress(Exception):
             self._out.close()
-        self._tmp.unlink(missing_ok=True)
+        if self._tmp is not None:
+            self._tmp.unlink(missing_ok=True)
 
     def __enter__(self) -> VideoWriter:
         return self
 
     def __exit__(self, exc_type, *_: object) -> None:
-        if exc_type is not None or self._tmp.exists():
+        if exc_type is not None or self._tmp is not None:
             self.abort()
+
+
+def _stream_options(container_format: str) -> dict[str, str]:
+    """MP4 can't seek back to write its index on a pipe: write it fragmented."""
+    if container_format in ("mp4", "mov", "ipod", "ismv"):
+        return {"movflags": "frag_keyframe+empty_moov+default_base_moof"}
+    return {}
 
 
 def _fresh_tags(tags: dict[str, str]) -> dict[str, str]:

@@ -1,0 +1,129 @@
+"""Folders, many inputs, shards, several workers, pipes and JSON events."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import av
+import pytest
+from cli import vsr_upscale
+from media import frame_times, make_clip
+
+from vsr_cli.batch import Task, collect, take_shard
+
+
+@pytest.fixture()
+def library(tmp_path) -> Path:
+    root = tmp_path / "library"
+    (root / "season 1").mkdir(parents=True)
+    make_clip(root / "a.mkv", audio=False, subtitle=None)
+    make_clip(root / "season 1" / "b.mp4", audio=False, subtitle=None)
+    (root / "notes.txt").write_text("not a video")
+    (root / "season 1" / "cover.jpg").write_bytes(b"\xff\xd8\xff")
+    return root
+
+
+def _json_lines(stderr: str) -> list[dict]:
+    return [json.loads(line) for line in stderr.splitlines()]  # fails on any other line
+
+
+def test_folder_mirrors_paths_and_one_failure_does_not_stop_the_batch(
+    tmp_path, library, golden_checkpoint
+):
+    data = (library / "a.mkv").read_bytes()
+    (library / "broken.mkv").write_bytes(data[: len(data) // 2])
+    out = tmp_path / "out"
+    result = vsr_upscale(library, out, "--recursive", "--weights", golden_checkpoint, "-q")
+    assert result.returncode == 1
+    assert sorted(str(p.relative_to(out)) for p in out.rglob("*") if p.is_file()) == [
+        "a.mkv", "season 1/b.mp4"]
+    assert f"error: {library / 'broken.mkv'}:" in result.stderr
+    assert "notes.txt" not in result.stderr and "cover.jpg" not in result.stderr
+    assert "vsr-upscale batch" in result.stderr  # the summary table
+    assert frame_times(out / "season 1" / "b.mp4") == frame_times(library / "season 1" / "b.mp4")
+
+    (library / "broken.mkv").unlink()
+    again = vsr_upscale(library, out, "-r", "--skip-existing", "--weights", golden_checkpoint,
+                        "--json")
+    assert again.returncode == 0
+    events = _json_lines(again.stderr)
+    assert [e["reason"] for e in events if e["event"] == "skipped"] == ["output exists"] * 2
+    assert events[-1]["event"] == "summary" and events[-1]["skipped"] == 2
+
+
+def test_without_recursive_subfolders_are_left_alone(tmp_path, library, golden_checkpoint):
+    out = tmp_path / "out"
+    result = vsr_upscale(library, out, "--weights", golden_checkpoint, "--ext", "mp4", "-q")
+    assert result.returncode == 0, result.stderr
+    assert [p.name for p in out.rglob("*")] == ["a.mp4"]
+    with av.open(str(out / "a.mp4")) as c:
+        assert c.format.name.startswith("mov,mp4")
+
+
+def test_shards_split_the_sorted_list_disjointly():
+    tasks = [Task(Path(f"{i}.mp4"), Path(f"out/{i}.mp4")) for i in range(10)]
+    parts = [take_shard(tasks, k, 3) for k in (1, 2, 3)]
+    assert sorted(t.src.name for p in parts for t in p) == sorted(t.src.name for t in tasks)
+    assert [len(p) for p in parts] == [4, 3, 3]
+    assert take_shard(tasks, 2, 3) == take_shard(tasks, 2, 3)
+
+
+def test_many_inputs_two_workers_and_a_shard(tmp_path, golden_checkpoint):
+    clips = [make_clip(tmp_path / f"clip{i}.mkv", audio=False, subtitle=None).path
+             for i in range(3)]
+    out = tmp_path / "out"
+    result = vsr_upscale(*clips, out, "--device", "cpu,cpu", "--weights", golden_checkpoint,
+                         "--json")
+    assert result.returncode == 0, result.stderr
+    done = [e for e in _json_lines(result.stderr) if e["event"] == "done"]
+    assert sorted(Path(e["output"]).name for e in done) == ["clip0.mkv", "clip1.mkv", "clip2.mkv"]
+    assert all(e["frames"] == 6 for e in done)
+
+    second = tmp_path / "second"
+    result = vsr_upscale(*clips, second, "--shard", "2/2", "--weights", golden_checkpoint, "-q")
+    assert result.returncode == 0, result.stderr
+    expected = [t.dst.name for t in take_shard(collect(clips, second, False, None), 2, 2)]
+    assert sorted(p.name for p in second.iterdir()) == expected == ["clip1.mkv"]
+
+
+def test_json_events_are_the_only_thing_on_stderr(tmp_path, golden_checkpoint):
+    clip = make_clip(tmp_path / "in.mkv")
+    result = vsr_upscale(clip.path, tmp_path / "out.mkv", "--weights", golden_checkpoint,
+                         "--json")
+    assert result.returncode == 0
+    events = _json_lines(result.stderr)
+    kinds = [e["event"] for e in events]
+    assert kinds[0] == "warning" and "start" in kinds and kinds[-1] == "done"
+    progress = [e for e in events if e["event"] == "progress"]
+    assert progress and progress[-1]["frames"] == 6 == progress[-1]["total"]
+    bad = vsr_upscale(tmp_path / "missing.mkv", tmp_path / "x.mkv", "--weights",
+                      golden_checkpoint, "--json")
+    assert bad.returncode == 1
+    assert _json_lines(bad.stderr)[-1]["event"] == "error"
+
+
+@pytest.mark.parametrize(("fmt", "suffix"), [("matroska", ".mkv"), ("mp4", ".mp4"),
+                                             ("mpegts", ".ts")])
+def test_stdin_to_stdout(tmp_path, golden_checkpoint, fmt, suffix):
+    clip = make_clip(tmp_path / "in.mkv", subtitle=None)
+    with open(clip.path, "rb") as src:
+        result = subprocess.run(
+            [sys.executable, "-m", "vsr_cli", "-", "-", "--format", fmt, "--weights",
+             golden_checkpoint, "-q"],
+            stdin=src, capture_output=True, timeout=300,  # stdin is a pipe: not seekable
+        )
+    assert result.returncode == 0, result.stderr.decode()
+    out = tmp_path / f"out{suffix}"
+    out.write_bytes(result.stdout)  # nothing but the container's bytes on stdout
+    with av.open(str(out)) as c:
+        assert c.streams.video[0].width == 320 and c.streams.audio
+        assert len(list(c.decode(video=0))) == 6
+
+
+def test_stdout_needs_a_format(tmp_path, golden_checkpoint):
+    clip = make_clip(tmp_path / "in.mkv", audio=False, subtitle=None)
+    result = vsr_upscale(clip.path, "-", "--weights", golden_checkpoint)
+    assert result.returncode == 2 and "--format" in result.stderr

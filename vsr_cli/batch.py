@@ -1,0 +1,115 @@
+"""Many videos: the work list, its shards, and one worker per device.
+
+The work list is sorted, so ``--shard K/N`` (every N-th item from the K-th)
+gives N machines disjoint, stable shares with no coordinator. Outputs are
+written atomically, so an existing output is a finished one and
+``--skip-existing`` resumes an interrupted batch.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from vsr_cli.engine import Engine
+from vsr_cli.errors import InputError, VsrError
+from vsr_cli.pipeline import UpscaleOptions, upscale_video
+from vsr_cli.progress import Outcome, Reporter
+
+VIDEO_EXTENSIONS = frozenset(
+    ".3gp .avi .flv .m2ts .m4v .mkv .mov .mp4 .mpeg .mpg .mts .mxf .nut .ogv .ts .webm .wmv .y4m"
+    "".split()
+)
+
+
+@dataclass(frozen=True)
+class Task:
+    src: Path
+    dst: Path
+
+
+def parse_shard(text: str) -> tuple[int, int]:
+    """``K/N`` with 1 <= K <= N (1-based, like ``split -n K/N``)."""
+    k, sep, n = text.partition("/")
+    if not (sep and k.isdigit() and n.isdigit() and 1 <= int(k) <= int(n)):
+        raise ValueError(f"{text!r}: expected K/N with 1 <= K <= N, e.g. 1/4")
+    return int(k), int(n)
+
+
+def collect(inputs: list[Path], out_dir: Path, recursive: bool, ext: str | None) -> list[Task]:
+    """Every video among ``inputs`` (files, or folders searched by extension), sorted,
+    each with its output path under ``out_dir`` (same relative path and name)."""
+    tasks = []
+    for item in inputs:
+        if item.is_dir():
+            found = item.rglob("*") if recursive else item.iterdir()
+            videos = [p for p in found if p.is_file() and p.suffix.lower() in VIDEO_EXTENSIONS]
+            tasks += [Task(p, out_dir / p.relative_to(item)) for p in videos]
+        else:
+            tasks.append(Task(item, out_dir / item.name))
+    if ext:
+        suffix = ext if ext.startswith(".") else f".{ext}"
+        tasks = [Task(t.src, t.dst.with_suffix(suffix)) for t in tasks]
+    return sorted(tasks, key=lambda t: str(t.src))
+
+
+def take_shard(tasks: list[Task], k: int, n: int) -> list[Task]:
+    return tasks[k - 1 :: n]
+
+
+def _run_one(
+    task: Task, engine: Engine, options: UpscaleOptions, reporter: Reporter, skip_existing: bool
+) -> Outcome:
+    name = str(task.src)
+    if skip_existing and task.dst.exists():
+        return Outcome(name, "skipped", message="output exists", output=str(task.dst))
+    started = time.perf_counter()
+    try:
+        task.dst.parent.mkdir(parents=True, exist_ok=True)
+        result = upscale_video(task.src, task.dst, engine, options, reporter)
+    except InputError as e:
+        if str(e).endswith("no video stream"):  # e.g. an .mp4 holding only audio
+            return Outcome(name, "skipped", message="no video stream")
+        return Outcome(name, "failed", seconds=time.perf_counter() - started, message=str(e))
+    except VsrError as e:
+        return Outcome(name, "failed", seconds=time.perf_counter() - started, message=str(e))
+    except Exception as e:  # one broken file must not stop a batch
+        message = f"{name}: {type(e).__name__}: {e}"
+        return Outcome(name, "failed", seconds=time.perf_counter() - started, message=message)
+    return Outcome(name, "done", result.frames, result.seconds, output=str(task.dst))
+
+
+def run_batch(
+    tasks: list[Task],
+    engines: list[Engine],
+    options: UpscaleOptions,
+    reporter: Reporter,
+    skip_existing: bool,
+) -> list[Outcome]:
+    """Every task, spread over one worker per engine; outcomes in task order."""
+    pending: queue.Queue[int] = queue.Queue()
+    for i in range(len(tasks)):
+        pending.put(i)
+    outcomes: list[Outcome | None] = [None] * len(tasks)
+
+    def work(engine: Engine) -> None:
+        while True:
+            try:
+                i = pending.get_nowait()
+            except queue.Empty:
+                return
+            outcomes[i] = _run_one(tasks[i], engine, options, reporter, skip_existing)
+            reporter.outcome(outcomes[i])
+
+    if len(engines) == 1:
+        work(engines[0])
+    else:
+        threads = [threading.Thread(target=work, args=(e,), daemon=True) for e in engines]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    return [o for o in outcomes if o is not None]
