@@ -21,28 +21,11 @@ import subprocess
 import sys
 import tempfile
 import time
-from fractions import Fraction
 from pathlib import Path
 
-import av
-import numpy as np
 import torch
 
-
-def write_clip(path: Path, frames: int, width: int, height: int) -> None:
-    """A smooth drifting pattern with some noise, H.264, 25 fps."""
-    rng = np.random.default_rng(0)
-    y, x = np.mgrid[0:height, 0:width]
-    with av.open(str(path), "w") as out:
-        stream = out.add_stream("libx264", rate=25)
-        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
-        for i in range(frames):
-            base = 128 + 60 * np.sin((x + 2 * i) / 9.0)[..., None] * np.array([1.0, 0.6, -0.8])
-            rgb = np.clip(base + rng.normal(0, 6, base.shape), 0, 255).astype(np.uint8)
-            frame = av.VideoFrame.from_ndarray(rgb, format="rgb24")
-            frame.pts, frame.time_base = i, Fraction(1, 25)
-            out.mux(stream.encode(frame))
-        out.mux(stream.encode(None))
+from vsr_cli.bench import write_synthetic_clip
 
 
 def _setup(tiny: bool):
@@ -64,7 +47,7 @@ def overhead(args: argparse.Namespace) -> None:
     options = UpscaleOptions(tile=args.tile, chunk=args.chunk, overwrite=True)
     with tempfile.TemporaryDirectory() as tmp:
         src, dst = Path(tmp) / "in.mkv", Path(tmp) / "out.mkv"
-        write_clip(src, args.frames, width, height)
+        write_synthetic_clip(src, args.frames, width, height)
         with VideoReader(src) as reader:
             frames = [
                 torch.from_numpy(item.rgb).permute(2, 0, 1).float() / 255
@@ -127,7 +110,7 @@ def _rss(args: argparse.Namespace) -> None:
     engine = _setup(args.tiny)
     with tempfile.TemporaryDirectory() as tmp:
         src = Path(tmp) / "in.mkv"
-        write_clip(src, args.frames, width, height)
+        write_synthetic_clip(src, args.frames, width, height)
         options = UpscaleOptions(tile=args.tile, chunk=args.chunk, overwrite=True)
         upscale_video(src, Path(tmp) / "out.mkv", engine, options, QuietReporter())
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux

@@ -39,15 +39,18 @@ def test_folder_mirrors_paths_and_one_failure_does_not_stop_the_batch(
     result = vsr_upscale(library, out, "--recursive", "--weights", golden_checkpoint, "-q")
     assert result.returncode == 1
     assert sorted(str(p.relative_to(out)) for p in out.rglob("*") if p.is_file()) == [
-        "a.mkv", "season 1/b.mp4"]
+        "a.mkv",
+        "season 1/b.mp4",
+    ]
     assert f"error: {library / 'broken.mkv'}:" in result.stderr
     assert "notes.txt" not in result.stderr and "cover.jpg" not in result.stderr
     assert "vsr-upscale batch" in result.stderr  # the summary table
     assert frame_times(out / "season 1" / "b.mp4") == frame_times(library / "season 1" / "b.mp4")
 
     (library / "broken.mkv").unlink()
-    again = vsr_upscale(library, out, "-r", "--skip-existing", "--weights", golden_checkpoint,
-                        "--json")
+    again = vsr_upscale(
+        library, out, "-r", "--skip-existing", "--weights", golden_checkpoint, "--json"
+    )
     assert again.returncode == 0
     events = _json_lines(again.stderr)
     assert [e["reason"] for e in events if e["event"] == "skipped"] == ["output exists"] * 2
@@ -72,11 +75,13 @@ def test_shards_split_the_sorted_list_disjointly():
 
 
 def test_many_inputs_two_workers_and_a_shard(tmp_path, golden_checkpoint):
-    clips = [make_clip(tmp_path / f"clip{i}.mkv", audio=False, subtitle=None).path
-             for i in range(3)]
+    clips = [
+        make_clip(tmp_path / f"clip{i}.mkv", audio=False, subtitle=None).path for i in range(3)
+    ]
     out = tmp_path / "out"
-    result = vsr_upscale(*clips, out, "--device", "cpu,cpu", "--weights", golden_checkpoint,
-                         "--json")
+    result = vsr_upscale(
+        *clips, out, "--device", "cpu,cpu", "--weights", golden_checkpoint, "--json"
+    )
     assert result.returncode == 0, result.stderr
     done = [e for e in _json_lines(result.stderr) if e["event"] == "done"]
     assert sorted(Path(e["output"]).name for e in done) == ["clip0.mkv", "clip1.mkv", "clip2.mkv"]
@@ -91,29 +96,42 @@ def test_many_inputs_two_workers_and_a_shard(tmp_path, golden_checkpoint):
 
 def test_json_events_are_the_only_thing_on_stderr(tmp_path, golden_checkpoint):
     clip = make_clip(tmp_path / "in.mkv")
-    result = vsr_upscale(clip.path, tmp_path / "out.mkv", "--weights", golden_checkpoint,
-                         "--json")
+    result = vsr_upscale(clip.path, tmp_path / "out.mkv", "--weights", golden_checkpoint, "--json")
     assert result.returncode == 0
     events = _json_lines(result.stderr)
     kinds = [e["event"] for e in events]
     assert kinds[0] == "warning" and "start" in kinds and kinds[-1] == "done"
     progress = [e for e in events if e["event"] == "progress"]
     assert progress and progress[-1]["frames"] == 6 == progress[-1]["total"]
-    bad = vsr_upscale(tmp_path / "missing.mkv", tmp_path / "x.mkv", "--weights",
-                      golden_checkpoint, "--json")
+    bad = vsr_upscale(
+        tmp_path / "missing.mkv", tmp_path / "x.mkv", "--weights", golden_checkpoint, "--json"
+    )
     assert bad.returncode == 1
     assert _json_lines(bad.stderr)[-1]["event"] == "error"
 
 
-@pytest.mark.parametrize(("fmt", "suffix"), [("matroska", ".mkv"), ("mp4", ".mp4"),
-                                             ("mpegts", ".ts")])
+@pytest.mark.parametrize(
+    ("fmt", "suffix"), [("matroska", ".mkv"), ("mp4", ".mp4"), ("mpegts", ".ts")]
+)
 def test_stdin_to_stdout(tmp_path, golden_checkpoint, fmt, suffix):
     clip = make_clip(tmp_path / "in.mkv", subtitle=None)
     with open(clip.path, "rb") as src:
         result = subprocess.run(
-            [sys.executable, "-m", "vsr_cli", "-", "-", "--format", fmt, "--weights",
-             golden_checkpoint, "-q"],
-            stdin=src, capture_output=True, timeout=300,  # stdin is a pipe: not seekable
+            [
+                sys.executable,
+                "-m",
+                "vsr_cli",
+                "-",
+                "-",
+                "--format",
+                fmt,
+                "--weights",
+                golden_checkpoint,
+                "-q",
+            ],
+            stdin=src,
+            capture_output=True,
+            timeout=300,  # stdin is a pipe: not seekable
         )
     assert result.returncode == 0, result.stderr.decode()
     out = tmp_path / f"out{suffix}"

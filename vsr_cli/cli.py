@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+from dataclasses import asdict
 from pathlib import Path
 from typing import Annotated
 
@@ -18,6 +19,7 @@ from rich.console import Console
 from rich.table import Table
 
 from vsr_cli.batch import collect, parse_shard, run_batch, take_shard
+from vsr_cli.bench import run_bench
 from vsr_cli.engine import Engine, pick_device
 from vsr_cli.errors import VsrError
 from vsr_cli.hub import cached_file, fetch, load_registry
@@ -123,6 +125,10 @@ SkipExisting = Annotated[
 Shard = Annotated[
     str | None, typer.Option(help="K/N: only every N-th input from the K-th (1-based).")
 ]
+Compile = Annotated[
+    bool,
+    typer.Option("--compile", help="torch.compile the model (slow start; pays on long clips)."),
+]
 JsonEvents = Annotated[
     bool, typer.Option("--json", help="JSON events, one per line, on stderr (and nothing else).")
 ]
@@ -155,6 +161,7 @@ def upscale(
     skip_existing: SkipExisting = False,
     shard: Shard = None,
     json_events: JsonEvents = False,
+    compile: Compile = False,
     overwrite: Overwrite = False,
     quiet: Quiet = False,
 ) -> None:
@@ -182,7 +189,7 @@ def upscale(
     if output == STDIO and not container_format:
         raise typer.BadParameter("writing to stdout needs --format (e.g. matroska)")
     with _errors_as_messages(reporter):
-        engines = _engines(device, precision, weights, model, reporter, json_events)
+        engines = _engines(device, precision, weights, model, reporter, json_events, compile)
         if single:
             result = upscale_video(
                 inputs[0], output, engines[0], options, reporter, container_format
@@ -339,6 +346,67 @@ def info(
             f"stream #{stream['index']}",
             " ".join(str(v) for k, v in stream.items() if k != "index" and v),
         )
+    Console().print(table)
+
+
+@vsr_app.command("bench")
+def bench_command(
+    size: Annotated[str, typer.Option(help="Low-res WIDTHxHEIGHT.")] = "320x180",
+    frames: Annotated[int, typer.Option(min=2, help="Frames per run.")] = 10,
+    device: Device = "auto",
+    precision: PrecisionOpt = "auto",
+    repeats: Annotated[int, typer.Option(min=1)] = 3,
+    pipeline: Annotated[bool, typer.Option(help="Also time the whole pipeline on a clip.")] = False,
+    compile: Compile = False,
+    weights: Weights = None,
+    json_output: Annotated[bool, typer.Option("--json", help="One JSON object on stdout.")] = False,
+) -> None:
+    """Frames per second, ms per frame, TFLOP/s and peak memory of the model (random weights
+    of the released configuration unless --weights)."""
+    try:
+        width, height = (int(v) for v in size.lower().split("x"))
+    except ValueError:
+        raise typer.BadParameter(
+            "expected WIDTHxHEIGHT, e.g. 320x180", param_hint="--size"
+        ) from None
+    with _errors_as_messages(QuietReporter(stderr)):
+        torch_device = _devices(device)[0]
+        network = (
+            PSRTRecurrent.from_state_dict(read_checkpoint(weights)) if weights else PSRTRecurrent()
+        )
+        engine = Engine(
+            network,
+            torch_device,
+            resolve_precision(precision, torch_device),
+            QuietReporter(stderr).warn,
+            compile,
+        )
+        result = run_bench(engine, width, height, frames, repeats, pipeline)
+    if json_output:
+        print(json.dumps(asdict(result) | {"fps": result.fps}))
+        return
+    rows = [
+        ("device", f"{result.device} ({result.precision})"),
+        ("input", f"{frames} frames of {width}x{height} -> {4 * width}x{4 * height}"),
+        (
+            "warm-up",
+            f"{result.warmup_seconds:.1f} s" + (" (includes compiling)" if compile else ""),
+        ),
+        ("ms/frame", f"{result.ms_per_frame:.1f}"),
+        ("frames/s", f"{result.fps:.2f}"),
+        (
+            "TFLOP/s",
+            f"{result.tflops:.2f}"
+            + (f" ({100 * result.peak_share:.1f}% of peak)" if result.peak_share else ""),
+        ),
+    ]
+    if result.peak_memory_gib is not None:
+        rows.append(("peak memory", f"{result.peak_memory_gib:.2f} GiB"))
+    if result.end_to_end_fps is not None:
+        rows.append(("end to end", f"{result.end_to_end_fps:.2f} frames/s"))
+    table = Table("", "", show_header=False, box=None)
+    for row in rows:
+        table.add_row(*row)
     Console().print(table)
 
 

@@ -239,6 +239,33 @@ class PSRTRecurrent(nn.Module):
         x = self.conv_last(x)
         return x + F.interpolate(lq_frame, scale_factor=SCALE, mode="bilinear", align_corners=False)
 
+    def flops_per_frame(self, height: int, width: int) -> float:
+        """Multiply-adds x 2 for one output frame at a (height, width) input, counted from the
+        configuration: convolutions, linear layers and attention (matrix work only).
+
+        Windows see padded tokens, so attention and qkv count the padded volume.
+        """
+        cfg = self.config
+        c, hidden = cfg.embed_dim, int(cfg.embed_dim * cfg.mlp_ratio)
+        wt, wh, ww = cfg.window_size
+        n_tok = wt * wh * ww
+        pixels = height * width
+        padded = (-(-3 // wt) * wt) * (-(-height // wh) * wh) * (-(-width // ww) * ww)
+        block = padded * (2 * c * 3 * c + 4 * n_tok * c + 2 * c * c) + 3 * pixels * 4 * c * hidden
+        stage_conv = 3 * pixels * 2 * 9 * c * c
+        step = sum(d * block + stage_conv for d in cfg.depths) + pixels * 2 * 9 * c * c
+        h32, w32 = -(-height // 32) * 32, -(-width // 32) * 32
+        spy_per_px = sum(
+            2 * 49 * a * b for a, b in ((8, 32), (32, 64), (64, 32), (32, 16), (16, 2))
+        )
+        spynet = 2 * h32 * w32 * spy_per_px * 4 / 3  # two flows per frame, six pyramid levels
+        mid = cfg.mid_channels
+        head = pixels * 2 * 9 * (3 * c + c * mid + mid * 4 * mid)
+        tail = 4 * pixels * 2 * 9 * mid * 4 * HR_WIDTH + 16 * pixels * 2 * 9 * HR_WIDTH * (
+            HR_WIDTH + 3
+        )
+        return float(len(BRANCHES) * step + spynet + head + tail)
+
     def forward(self, lq: Tensor) -> Tensor:
         n, t, c, h, w = lq.shape
         if h < MIN_SIZE or w < MIN_SIZE:

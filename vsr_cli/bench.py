@@ -1,0 +1,133 @@
+"""Measuring speed: model-only and end-to-end frames per second, FLOP rate, memory.
+
+Random weights of the chosen configuration are as fast as trained ones, so a
+benchmark needs no download. The first pass is a warm-up (kernel selection,
+mask caches, compilation) and is reported separately.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+import torch
+
+from vsr_cli.engine import Engine
+from vsr_cli.pipeline import UpscaleOptions, upscale_video
+from vsr_cli.progress import QuietReporter
+
+# Dense fp16/bf16 tensor-core peaks (TFLOP/s), by device name, for the share of peak.
+PEAK_TFLOPS = {
+    "H200": 989.0,
+    "H100 SXM": 989.0,
+    "H100 PCIe": 756.0,
+    "H100": 989.0,
+    "A100": 312.0,
+    "L40S": 362.0,
+    "RTX 4090": 165.0,
+    "RTX A5000": 111.0,
+}
+
+
+@dataclass(frozen=True)
+class BenchResult:
+    device: str
+    precision: str
+    size: tuple[int, int]
+    frames: int
+    warmup_seconds: float
+    ms_per_frame: float
+    tflops: float
+    peak_share: float | None
+    peak_memory_gib: float | None
+    end_to_end_fps: float | None
+
+    @property
+    def fps(self) -> float:
+        return 1000.0 / self.ms_per_frame
+
+
+def device_name(device: torch.device) -> str:
+    if device.type == "cuda":
+        return torch.cuda.get_device_name(device)
+    return device.type
+
+
+def _peak(device: torch.device, precision: str) -> float | None:
+    if device.type != "cuda" or precision == "fp32":
+        return None
+    name = device_name(device)
+    return next((v for k, v in PEAK_TFLOPS.items() if k in name), None)
+
+
+def write_synthetic_clip(path: Path, frames: int, width: int, height: int) -> None:
+    """A drifting pattern with some noise, H.264 at 25 fps: cheap to make, not trivial to code."""
+    rng = np.random.default_rng(0)
+    x = np.arange(width)[None, :]
+    with av.open(str(path), "w") as out:
+        stream = out.add_stream("libx264", rate=25)
+        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
+        for i in range(frames):
+            wave = np.sin((x + 2 * i) / 9.0)[..., None] * np.array([60.0, 36.0, -48.0])
+            base = np.broadcast_to(128 + wave, (height, width, 3))
+            rgb = np.clip(base + rng.normal(0, 6, base.shape), 0, 255).astype(np.uint8)
+            frame = av.VideoFrame.from_ndarray(rgb, format="rgb24")
+            frame.pts, frame.time_base = i, Fraction(1, 25)
+            out.mux(stream.encode(frame))
+        out.mux(stream.encode(None))
+
+
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def run_bench(
+    engine: Engine, width: int, height: int, frames: int, repeats: int = 3, pipeline: bool = False
+) -> BenchResult:
+    """Model-only timing on random frames (best of ``repeats`` after a warm-up), and
+    optionally the whole pipeline on a synthetic clip of the same size and length."""
+    device = engine.device
+    lq = torch.rand(frames, 3, height, width)
+    if device.type == "cuda":
+        torch.cuda.reset_peak_memory_stats(device)
+    _sync(device)
+    start = time.perf_counter()
+    engine.upscale(lq, 0, 0)
+    _sync(device)
+    warmup = time.perf_counter() - start
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        engine.upscale(lq, 0, 0)
+        _sync(device)
+        times.append(time.perf_counter() - start)
+    seconds = min(times) / frames
+    tflops = engine.model.flops_per_frame(height, width) / seconds / 1e12
+    peak = _peak(device, engine.precision)
+    memory = torch.cuda.max_memory_allocated(device) / 2**30 if device.type == "cuda" else None
+    e2e = None
+    if pipeline:
+        with tempfile.TemporaryDirectory() as tmp:
+            src, dst = Path(tmp) / "in.mkv", Path(tmp) / "out.mkv"
+            write_synthetic_clip(src, frames, width, height)
+            options = UpscaleOptions(tile=0, chunk=0, overwrite=True)
+            result = upscale_video(src, dst, engine, options, QuietReporter())
+            e2e = result.frames / result.seconds
+    return BenchResult(
+        device=device_name(device),
+        precision=engine.precision,
+        size=(width, height),
+        frames=frames,
+        warmup_seconds=warmup,
+        ms_per_frame=seconds * 1000,
+        tflops=tflops,
+        peak_share=tflops / peak if peak else None,
+        peak_memory_gib=memory,
+        end_to_end_fps=e2e,
+    )
