@@ -48,9 +48,11 @@ def make_clip(
     rotation: int = 0,
     colorspace: int | None = 1,
     options: dict[str, str] | None = None,
+    title: str | None = None,
 ) -> Clip:
     """Write a clip with a video stream (VFR when ``pts`` is irregular), optional AAC audio
-    and an optional text subtitle (SubRip in Matroska, mov_text in MP4)."""
+    and an optional text subtitle (SubRip in Matroska, mov_text in MP4); with a ``title``,
+    also that container title and two chapters (0-0.1 s "Intro", 0.1-0.24 s "Main")."""
     pts = pts if pts is not None else [40 * i for i in range(6)]
     width, height = size
     depth = av.VideoFormat(pix_fmt).components[0].bits
@@ -66,6 +68,26 @@ def make_clip(
         if rotation:
             video.set_display_rotation(rotation)
         sound = out.add_stream("aac", rate=48000) if audio else None
+        if title is not None:
+            out.metadata["title"] = title
+            out.set_chapters(
+                [
+                    {
+                        "id": 1,
+                        "start": 0,
+                        "end": 100,
+                        "time_base": MS,
+                        "metadata": {"title": "Intro"},
+                    },
+                    {
+                        "id": 2,
+                        "start": 100,
+                        "end": 240,
+                        "time_base": MS,
+                        "metadata": {"title": "Main"},
+                    },
+                ]
+            )
         sub = None
         sub_codec = "mov_text" if path.suffix in (".mp4", ".mov") else "subrip"
         if subtitle is not None:
@@ -121,3 +143,15 @@ def packets_of(path: Path, kind: str) -> list[bytes]:
     with av.open(str(path)) as c:
         streams = [s for s in c.streams if s.type == kind]
         return [bytes(p) for p in c.demux(streams) if p.size]
+
+
+def chapter_spans(path: Path) -> list[tuple[float, float, str]]:
+    with av.open(str(path)) as c:
+        return [
+            (
+                float(ch["start"] * ch["time_base"]),
+                float(ch["end"] * ch["time_base"]),
+                ch["metadata"].get("title", ""),
+            )
+            for ch in c.chapters()
+        ]

@@ -150,3 +150,30 @@ def test_shipped_table_has_both_models():
         env=env,
     )
     assert "psrt-reds (default)" in listing.stdout and "psrt-vimeo" in listing.stdout
+
+
+def test_the_wheel_carries_weights_toml(tmp_path):
+    """Read through importlib.resources, so an installed wheel must contain the table."""
+    import zipfile
+
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "-q",
+            "--no-deps",
+            "--no-build-isolation",
+            str(ROOT),
+            "-w",
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+    (wheel,) = tmp_path.glob("vsr_cli-*.whl")
+    with zipfile.ZipFile(wheel) as z:
+        assert z.read("vsr_cli/weights.toml") == (ROOT / "weights.toml").read_bytes()

@@ -16,10 +16,16 @@ def test_compiled_model_matches_eager(golden_params):
     """torch.compile of the per-frame step (opt-in, --compile): same outputs to 1e-4.
     Here (2-core CPU, tiny model) compiling took ~48 s and the next call ran faster."""
     lq = torch.rand(3, 3, 64, 72)
-    eager, _ = Engine(PSRTRecurrent.from_state_dict(golden_params), torch.device("cpu"),
-                      "fp32", print).upscale(lq, 0, 0)
-    engine = Engine(PSRTRecurrent.from_state_dict(golden_params), torch.device("cpu"), "fp32",
-                    print, compile=True)
+    eager, _ = Engine(
+        PSRTRecurrent.from_state_dict(golden_params), torch.device("cpu"), "fp32", print
+    ).upscale(lq, 0, 0)
+    engine = Engine(
+        PSRTRecurrent.from_state_dict(golden_params),
+        torch.device("cpu"),
+        "fp32",
+        print,
+        compile=True,
+    )
     compiled, _ = engine.upscale(lq, 0, 0)
     assert (compiled - eager).abs().max().item() <= 1e-4
     assert "patch_align.forward_2.conv_after_body.weight" in engine.model.state_dict()
@@ -32,10 +38,27 @@ def test_flop_count_of_the_released_model():
 
 def test_bench_prints_machine_readable_figures(golden_checkpoint):
     result = subprocess.run(
-        [sys.executable, "-c", "from vsr_cli.cli import vsr_main; vsr_main()", "bench",
-         "--size", "64x64", "--frames", "3", "--repeats", "1", "--device", "cpu",
-         "--weights", str(golden_checkpoint), "--pipeline", "--json"],
-        capture_output=True, text=True, timeout=300,
+        [
+            sys.executable,
+            "-c",
+            "from vsr_cli.cli import vsr_main; vsr_main()",
+            "bench",
+            "--size",
+            "64x64",
+            "--frames",
+            "3",
+            "--repeats",
+            "1",
+            "--device",
+            "cpu",
+            "--weights",
+            str(golden_checkpoint),
+            "--pipeline",
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert result.returncode == 0, result.stderr
     figures = json.loads(result.stdout)

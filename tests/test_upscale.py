@@ -11,7 +11,14 @@ import torch
 import torch.nn.functional as F
 from av.video.reformatter import Colorspace
 from cli import vsr_upscale
-from media import EXACT, frame_times, make_clip, packets_of, read_frames
+from media import (
+    EXACT,
+    chapter_spans,
+    frame_times,
+    make_clip,
+    packets_of,
+    read_frames,
+)
 
 VFR = [0, 40, 100, 130, 200, 240, 300, 380]
 
@@ -166,3 +173,13 @@ def test_scale_two_and_small_frames(tmp_path, golden_checkpoint):
     assert result.returncode == 0, result.stderr
     frames = read_frames(out)
     assert len(frames) == 6 and frames[0].shape == (80, 96, 3)
+
+
+def test_container_title_and_chapters_are_kept(tmp_path, golden_checkpoint):
+    src = make_clip(tmp_path / "in.mkv", subtitle=None, title="My film").path
+    out = tmp_path / "out.mkv"
+    result = vsr_upscale(src, out, "--weights", golden_checkpoint, "-q")
+    assert result.returncode == 0, result.stderr
+    assert chapter_spans(out) == chapter_spans(src) == [(0.0, 0.1, "Intro"), (0.1, 0.24, "Main")]
+    with av.open(str(out)) as c:
+        assert c.metadata.get("title") == "My film"

@@ -232,6 +232,7 @@ def _engines(
     model: str | None,
     reporter: Reporter,
     json_events: bool,
+    compile: bool,
 ) -> list[Engine]:
     """One engine per device, all from one read of the weights."""
     devices = _devices(device)
@@ -240,7 +241,11 @@ def _engines(
     state = read_checkpoint(weights or _fetch(model, announce=not json_events))
     return [
         Engine(
-            PSRTRecurrent.from_state_dict(state), d, resolve_precision(precision, d), reporter.warn
+            PSRTRecurrent.from_state_dict(state),
+            d,
+            resolve_precision(precision, d),
+            reporter.warn,
+            compile,
         )
         for d in devices
     ]
