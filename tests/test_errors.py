@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import signal
+import subprocess
+import sys
+import time
+
 import av
 import numpy as np
 import pytest
@@ -119,4 +124,43 @@ def test_unknown_encoder(tmp_path, golden_checkpoint):
         clip.path, tmp_path / "out.mkv", "--weights", golden_checkpoint, "--codec", "nosuchcodec"
     )
     _assert_one_line_error(result, "nosuchcodec")
+    assert _nothing_written(tmp_path, "in.mkv")
+
+
+@pytest.mark.parametrize(("sig", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_interrupted_run_leaves_nothing_behind(tmp_path, golden_checkpoint, sig, code):
+    clip = make_clip(
+        tmp_path / "in.mkv",
+        size=(96, 64),
+        pts=[40 * i for i in range(400)],
+        audio=False,
+        subtitle=None,
+    )
+    out = tmp_path / "out.mkv"
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "vsr_cli",
+            clip.path,
+            out,
+            "--weights",
+            golden_checkpoint,
+            "--chunk",
+            "4",
+            "-q",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 120
+    while not list(tmp_path.glob(".out.*.part.mkv")) and time.monotonic() < deadline:
+        time.sleep(0.1)  # wait until it is writing
+    assert list(tmp_path.glob(".out.*.part.mkv")), "never started writing"
+    time.sleep(1)
+    process.send_signal(sig)
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode == code, stderr
+    assert "Traceback" not in stderr
     assert _nothing_written(tmp_path, "in.mkv")

@@ -1,13 +1,15 @@
 """The command line: options in, one job out; errors out as one line and an exit code.
 
 The only module that talks to the terminal. Exit codes: 0 done, 1 failed,
-2 usage error, 130 interrupted. ``VSR_DEBUG=1`` shows tracebacks.
+2 usage error, 130 interrupted (Ctrl-C), 143 terminated (SIGTERM); either way no
+output file or temporary file is left. ``VSR_DEBUG=1`` shows tracebacks.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import signal
 from dataclasses import asdict
 from pathlib import Path
 from typing import Annotated
@@ -34,7 +36,15 @@ from vsr_cli.weights import read_checkpoint
 
 stderr = Console(stderr=True, highlight=False, soft_wrap=True)
 
-EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 1, 2, 130
+EXIT_FAILED, EXIT_INTERRUPTED, EXIT_TERMINATED = 1, 130, 143  # usage errors: 2, from Typer
+
+
+class _Terminated(KeyboardInterrupt):
+    """SIGTERM (a scheduler's time limit, ``kill``), cleaned up like Ctrl-C."""
+
+
+def _on_sigterm(signum: int, frame: object) -> None:
+    raise _Terminated
 
 
 def _tile_size(value: int | None) -> int | None:
@@ -282,8 +292,10 @@ class _errors_as_messages:
         if exc is None or os.environ.get("VSR_DEBUG") == "1":
             return False
         if isinstance(exc, KeyboardInterrupt):
-            self.reporter.outcome(Outcome("", "failed", message="interrupted"))
-            raise typer.Exit(EXIT_INTERRUPTED)
+            terminated = isinstance(exc, _Terminated)
+            message = "terminated" if terminated else "interrupted"
+            self.reporter.outcome(Outcome("", "failed", message=message))
+            raise typer.Exit(EXIT_TERMINATED if terminated else EXIT_INTERRUPTED)
         if isinstance(exc, VsrError):
             message = str(exc)
         elif isinstance(exc, MemoryError | torch.OutOfMemoryError):
@@ -417,6 +429,7 @@ def bench_command(
 
 def upscale_main() -> None:
     """Entry point of ``vsr-upscale``."""
+    signal.signal(signal.SIGTERM, _on_sigterm)
     app = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
     app.command()(upscale)
     app(prog_name="vsr-upscale")
@@ -424,4 +437,5 @@ def upscale_main() -> None:
 
 def vsr_main() -> None:
     """Entry point of ``vsr``."""
+    signal.signal(signal.SIGTERM, _on_sigterm)
     vsr_app(prog_name="vsr")
