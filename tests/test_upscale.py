@@ -183,3 +183,15 @@ def test_container_title_and_chapters_are_kept(tmp_path, golden_checkpoint):
     assert chapter_spans(out) == chapter_spans(src) == [(0.0, 0.1, "Intro"), (0.1, 0.24, "Main")]
     with av.open(str(out)) as c:
         assert c.metadata.get("title") == "My film"
+
+
+def test_odd_sizes_are_rounded_for_subsampled_chroma(tmp_path, golden_checkpoint):
+    clip = make_clip(tmp_path / "in.mkv", size=(81, 65), codec="ffv1", pix_fmt="yuv444p",
+                     audio=False, subtitle=None)
+    out = tmp_path / "out.mp4"
+    result = vsr_upscale(clip.path, out, "--weights", golden_checkpoint, "--scale", 3,
+                         "--pix-fmt", "yuv420p", "-q")
+    assert result.returncode == 0, result.stderr
+    assert "output is 242x194 instead of 243x195" in result.stderr
+    frames = read_frames(out)
+    assert len(frames) == 6 and frames[0].shape == (194, 242, 3)

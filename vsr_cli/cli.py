@@ -23,10 +23,10 @@ from rich.table import Table
 from vsr_cli.batch import collect, parse_shard, run_batch, take_shard
 from vsr_cli.bench import run_bench
 from vsr_cli.engine import Engine, pick_device
-from vsr_cli.errors import VsrError
+from vsr_cli.errors import InputError, VsrError
 from vsr_cli.hub import cached_file, fetch, load_registry
 from vsr_cli.models.psrt import PSRTRecurrent
-from vsr_cli.pipeline import STDIO, UpscaleOptions, upscale_video
+from vsr_cli.pipeline import STDIO, UpscaleOptions, check_paths, upscale_video
 from vsr_cli.plan import MIN_TILE
 from vsr_cli.precision import PRECISIONS, resolve_precision
 from vsr_cli.progress import JsonReporter, Outcome, QuietReporter, Reporter, RichReporter
@@ -199,6 +199,10 @@ def upscale(
     if output == STDIO and not container_format:
         raise typer.BadParameter("writing to stdout needs --format (e.g. matroska)")
     with _errors_as_messages(reporter):
+        if single:  # refuse bad paths before loading (or downloading) any weights
+            check_paths(inputs[0], output, overwrite)
+            if inputs[0] != STDIO and not inputs[0].exists():
+                raise InputError(f"{inputs[0]}: no such file")
         engines = _engines(device, precision, weights, model, reporter, json_events, compile)
         if single:
             result = upscale_video(

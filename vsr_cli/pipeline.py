@@ -7,6 +7,7 @@ the clip is: only the frames of the chunk in hand (plus its overlap) are held.
 
 from __future__ import annotations
 
+import functools
 import queue
 import sys
 import threading
@@ -189,7 +190,12 @@ def _run(
     encoded = _Pipe(stop, QUEUE_FRAMES)
     copy = writer.copied_streams
     peak = 255 if reader.info.bit_depth <= 8 else 65535
-    out_peak = 65535 if writer.rgb_depth > 8 else 255
+    to_rgb = functools.partial(
+        _to_rgb,
+        scale=options.scale,
+        peak=65535 if writer.rgb_depth > 8 else 255,
+        size=writer.size,
+    )
 
     def decode() -> None:
         for item in reader.media(copy):
@@ -212,7 +218,7 @@ def _run(
 
     threads = [_thread(decode, stop, errors), _thread(encode, stop, errors)]
     try:
-        count, tile = _infer(decoded, encoded, engine, options, tile, chunk, out_peak)
+        count, tile = _infer(decoded, encoded, engine, options, tile, chunk, to_rgb)
         encoded.put(_END)
         for t in threads:
             t.join()
@@ -234,7 +240,7 @@ def _infer(
     options: UpscaleOptions,
     tile: int,
     chunk: int,
-    out_peak: int,
+    to_rgb: Callable[[Tensor], np.ndarray],
 ) -> tuple[int, int]:
     """The caller's thread: gather chunks, run the model, stitch, hand frames to the encoder."""
     plan = ChunkPlan(chunk, options.chunk_overlap, default_fade(options.chunk_overlap))
@@ -249,7 +255,7 @@ def _infer(
         lq = torch.stack([frames[i] for i in range(window.start, window.stop)])
         out, tile = engine.upscale(lq, tile, options.tile_overlap)
         for index, frame in stitcher.add(window, out, last):
-            encoded.put((_to_rgb(frame, options.scale, out_peak), metas.pop(index)))
+            encoded.put((to_rgb(frame), metas.pop(index)))
         keep_from = plan.window(k + 1, count).start if not last else count
         for i in [i for i in frames if i < keep_from]:
             del frames[i]
@@ -278,8 +284,9 @@ def _items(pipe: _Pipe) -> Iterator[object]:
         yield item
 
 
-def _to_rgb(frame: Tensor, scale: int, peak: int) -> np.ndarray:
-    """(3, 4h, 4w) float -> (h*scale, w*scale, 3) uint8/uint16 on the host."""
+def _to_rgb(frame: Tensor, scale: int, peak: int, size: tuple[int, int]) -> np.ndarray:
+    """(3, 4h, 4w) float -> (height, width, 3) uint8/uint16 on the host, resized to ``scale``
+    and cropped to the encoder's ``size`` (width, height)."""
     if scale != SCALE:
         h, w = frame.shape[-2] // SCALE, frame.shape[-1] // SCALE
         frame = F.interpolate(
@@ -289,7 +296,7 @@ def _to_rgb(frame: Tensor, scale: int, peak: int) -> np.ndarray:
             antialias=True,
             align_corners=False,
         )[0]
-    values = (frame.clamp(0, 1) * peak).round().permute(1, 2, 0)
+    values = (frame[:, : size[1], : size[0]].clamp(0, 1) * peak).round().permute(1, 2, 0)
     if peak == 255:
         return values.to(torch.uint8).cpu().numpy()
     return values.to(torch.int32).cpu().numpy().astype(np.uint16)

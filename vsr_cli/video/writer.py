@@ -151,7 +151,13 @@ class VideoWriter:
             stream = self._out.add_stream(settings.codec, rate=info.average_rate or Fraction(25))
         except (av.error.FFmpegError, ValueError) as e:
             raise OutputError(f"cannot encode with {settings.codec!r} ({e})") from None
-        stream.width, stream.height = size
+        self.size = _fit_to_chroma(size, pix_fmt)
+        if self.size != size:
+            self._warn(
+                f"output is {self.size[0]}x{self.size[1]} instead of {size[0]}x{size[1]}: "
+                f"{pix_fmt} needs sizes that its chroma subsampling divides"
+            )
+        stream.width, stream.height = self.size
         stream.pix_fmt = pix_fmt
         stream.time_base = info.time_base
         self._time_base = info.time_base
@@ -308,6 +314,14 @@ def _stream_options(container_format: str) -> dict[str, str]:
     if container_format in ("mp4", "mov", "ipod", "ismv"):
         return {"movflags": "frag_keyframe+empty_moov+default_base_moof"}
     return {}
+
+
+def _fit_to_chroma(size: tuple[int, int], pix_fmt: str) -> tuple[int, int]:
+    """Round down to what the format's chroma subsampling allows (even sizes for 4:2:0)."""
+    fmt = av.VideoFormat(pix_fmt)
+    step_x = round(1024 / fmt.chroma_width(1024)) if fmt.chroma_width(1024) else 1
+    step_y = round(1024 / fmt.chroma_height(1024)) if fmt.chroma_height(1024) else 1
+    return size[0] // step_x * step_x, size[1] // step_y * step_y
 
 
 def _fresh_tags(tags: dict[str, str]) -> dict[str, str]:
