@@ -99,11 +99,9 @@ def test_checksum_mismatch_removes_the_file(tmp_path, hub, published):
     assert result.returncode == 1
     actual = hashlib.sha256(published.read_bytes()).hexdigest()
     assert f"expected sha256 {'ab' * 32}, got {actual}" in result.stderr
-    assert not [
-        p
-        for p in (tmp_path / "hf").rglob("*")
-        if p.is_file() and p.stat().st_size == published.stat().st_size
-    ]
+    cached = [p for p in (tmp_path / "hf").rglob("*") if p.is_file()]
+    assert not [p for p in cached if p.read_bytes() == published.read_bytes()]
+    assert not list((tmp_path / "hf").rglob("tiny.safetensors"))  # nor a dangling link
 
 
 @pytest.mark.parametrize(

@@ -186,11 +186,18 @@ def test_container_title_and_chapters_are_kept(tmp_path, golden_checkpoint):
 
 
 def test_odd_sizes_are_rounded_for_subsampled_chroma(tmp_path, golden_checkpoint):
-    clip = make_clip(tmp_path / "in.mkv", size=(81, 65), codec="ffv1", pix_fmt="yuv444p",
-                     audio=False, subtitle=None)
+    clip = make_clip(
+        tmp_path / "in.mkv",
+        size=(81, 65),
+        codec="ffv1",
+        pix_fmt="yuv444p",
+        audio=False,
+        subtitle=None,
+    )
     out = tmp_path / "out.mp4"
-    result = vsr_upscale(clip.path, out, "--weights", golden_checkpoint, "--scale", 3,
-                         "--pix-fmt", "yuv420p", "-q")
+    result = vsr_upscale(
+        clip.path, out, "--weights", golden_checkpoint, "--scale", 3, "--pix-fmt", "yuv420p", "-q"
+    )
     assert result.returncode == 0, result.stderr
     assert "output is 242x194 instead of 243x195" in result.stderr
     frames = read_frames(out)

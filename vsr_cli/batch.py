@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from vsr_cli.engine import Engine
-from vsr_cli.errors import InputError, VsrError
+from vsr_cli.errors import NoVideoStreamError, VsrError
 from vsr_cli.pipeline import UpscaleOptions, upscale_video
 from vsr_cli.progress import Outcome, Reporter
 
@@ -70,10 +70,8 @@ def _run_one(
     try:
         task.dst.parent.mkdir(parents=True, exist_ok=True)
         result = upscale_video(task.src, task.dst, engine, options, reporter)
-    except InputError as e:
-        if str(e).endswith("no video stream"):  # e.g. an .mp4 holding only audio
-            return Outcome(name, "skipped", message="no video stream")
-        return Outcome(name, "failed", seconds=time.perf_counter() - started, message=str(e))
+    except NoVideoStreamError:  # e.g. an .mp4 holding only audio
+        return Outcome(name, "skipped", message="no video stream")
     except VsrError as e:
         return Outcome(name, "failed", seconds=time.perf_counter() - started, message=str(e))
     except Exception as e:  # one broken file must not stop a batch

@@ -13,6 +13,10 @@ class InputError(VsrError):
     """An input that is missing, unreadable, not a video, or broken."""
 
 
+class NoVideoStreamError(InputError):
+    """A readable file without a video stream (audio only, say): a batch skips it."""
+
+
 class OutputError(VsrError):
     """An output that can't or mustn't be written (exists, same as input, unsupported)."""
 

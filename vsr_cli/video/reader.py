@@ -17,7 +17,7 @@ from typing import BinaryIO
 import av
 import numpy as np
 
-from vsr_cli.errors import InputError
+from vsr_cli.errors import InputError, NoVideoStreamError
 from vsr_cli.video.color import EXACT, ColorSpec
 
 
@@ -101,7 +101,7 @@ class VideoReader:
         self._container = _open(source, self.name)
         try:
             if not self._container.streams.video:
-                raise InputError(f"{self.name}: no video stream")
+                raise NoVideoStreamError(f"{self.name}: no video stream")
             self._video = self._container.streams.video[0]
             self.info = self._probe(source)
         except BaseException:
