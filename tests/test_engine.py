@@ -45,3 +45,15 @@ def test_untagged_streams_are_read_as_players_read_them():
     assert hd.matrix == SPC_BT709 and sd.matrix == SPC_SMPTE170M
     assert hd.range == 1  # limited
     assert ColorSpec.of_stream(2, 0, 2, 2, 480, "yuvj420p").range == 2  # full
+
+
+def test_output_pixel_format_follows_the_source_where_the_encoder_can():
+    from vsr_cli.video.writer import _fit_to_chroma, choose_pix_fmt
+
+    assert choose_pix_fmt("libx264", "yuv420p10le", 10, None) == "yuv420p10le"
+    assert choose_pix_fmt("libx264", "yuv420p12le", 12, None) == "yuv420p10le"  # deepest it has
+    assert choose_pix_fmt("libx264", "rgb24", 8, None) == "yuv420p"
+    assert choose_pix_fmt("ffv1", "yuv444p", 8, None) == "yuv444p"
+    assert _fit_to_chroma((243, 195), "yuv420p") == (242, 194)
+    assert _fit_to_chroma((243, 195), "yuv422p") == (242, 195)
+    assert _fit_to_chroma((243, 195), "yuv444p") == (243, 195)

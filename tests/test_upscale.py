@@ -202,3 +202,27 @@ def test_odd_sizes_are_rounded_for_subsampled_chroma(tmp_path, golden_checkpoint
     assert "output is 242x194 instead of 243x195" in result.stderr
     frames = read_frames(out)
     assert len(frames) == 6 and frames[0].shape == (194, 242, 3)
+
+
+def test_half_precision_from_the_command_line(tmp_path, golden_checkpoint):
+    """--precision fp16 / bf16 on the CPU: the same video within rounding of fp32 output
+    (measured here with the golden tiny model: fp16 55.9 dB, bf16 45.9 dB, 8-bit ffv1)."""
+    clip = make_clip(tmp_path / "in.mkv", audio=False, subtitle=None)
+    outputs = {}
+    for precision in ("fp32", "fp16", "bf16"):
+        out = tmp_path / f"{precision}.mkv"
+        result = vsr_upscale(
+            clip.path,
+            out,
+            "--weights",
+            golden_checkpoint,
+            "--codec",
+            "ffv1",
+            "--precision",
+            precision,
+            "-q",
+        )
+        assert result.returncode == 0, result.stderr
+        outputs[precision] = np.stack(read_frames(out))
+    assert _psnr(outputs["fp16"], outputs["fp32"]) > 40
+    assert _psnr(outputs["bf16"], outputs["fp32"]) > 35
