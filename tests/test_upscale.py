@@ -226,3 +226,20 @@ def test_half_precision_from_the_command_line(tmp_path, golden_checkpoint):
         outputs[precision] = np.stack(read_frames(out))
     assert _psnr(outputs["fp16"], outputs["fp32"]) > 40
     assert _psnr(outputs["bf16"], outputs["fp32"]) > 35
+
+
+def test_raw_stream_without_timestamps_gets_its_frame_rate(tmp_path, golden_checkpoint):
+    """An Annex-B .h264 file has no timestamps: frames are numbered at its 25 fps."""
+    raw = tmp_path / "in.h264"
+    with av.open(str(raw), "w", format="h264") as out:
+        stream = out.add_stream("libx264", rate=25)
+        stream.width, stream.height, stream.pix_fmt = 80, 64, "yuv420p"
+        for i in range(5):
+            frame = av.VideoFrame.from_ndarray(np.full((64, 80, 3), 40 * i, np.uint8), "rgb24")
+            frame.pts = i
+            out.mux(stream.encode(frame))
+        out.mux(stream.encode(None))
+    out = tmp_path / "out.mkv"
+    result = vsr_upscale(raw, out, "--weights", golden_checkpoint, "-q")
+    assert result.returncode == 0, result.stderr
+    assert frame_times(out) == [0.0, 0.04, 0.08, 0.12, 0.16]

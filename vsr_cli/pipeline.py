@@ -55,8 +55,8 @@ class Result:
 
 @dataclass(frozen=True)
 class _Meta:
-    pts: int | None
-    time: float | None
+    pts: int
+    time: float
     rotation: int
 
 

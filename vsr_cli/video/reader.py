@@ -51,8 +51,8 @@ class VideoInfo:
 @dataclass(frozen=True)
 class DecodedFrame:
     rgb: np.ndarray  # (h, w, 3) uint8 or uint16
-    pts: int | None
-    time: float | None
+    pts: int
+    time: float
     rotation: int
 
 
@@ -168,6 +168,14 @@ class VideoReader:
             interpolation=EXACT,
         )
 
+    def _timestamp(self, frame: av.VideoFrame) -> tuple[int, float]:
+        """The frame's pts and time; raw streams (.h264, .y4m pipes) carry none, so they are
+        numbered at the stream's frame rate (25 fps if it states none)."""
+        if frame.pts is not None:
+            return frame.pts, float(frame.time)
+        seconds = self.decoded / float(self.info.average_rate or 25)
+        return round(seconds / self.info.time_base), seconds
+
     def media(self, copy: set[int]) -> Iterator[DecodedFrame | av.Packet]:
         """Decoded video frames and the packets of the ``copy`` streams, in demux order."""
         streams = [self._video, *(s for s in self._container.streams if s.index in copy)]
@@ -178,9 +186,10 @@ class VideoReader:
                         yield packet
                     continue
                 for frame in packet.decode():
+                    pts, seconds = self._timestamp(frame)
                     self.decoded += 1
-                    self._last_time = frame.time
-                    yield DecodedFrame(self._to_rgb(frame), frame.pts, frame.time, frame.rotation)
+                    self._last_time = seconds
+                    yield DecodedFrame(self._to_rgb(frame), pts, seconds, frame.rotation)
         except av.error.FFmpegError as e:
             raise InputError(
                 f"{self.name}: decoding failed after {self.decoded} frames ({_reason(e)})"
