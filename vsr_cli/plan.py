@@ -126,8 +126,10 @@ def default_fade(overlap: int) -> int:
 # Bytes the released model holds per low-res pixel, measured on the CPU in fp32 as
 # peak-RSS growth (3 and 9 frames of 96x96, 3 of 160x160): ~2.8 KB per pixel per frame
 # kept across the branches (features, flows, outputs), and 6-14 KB per pixel of scratch
-# inside one step (qkv, attention, MLP). Rounded up; not yet measured on a GPU.
-BYTES_PER_PIXEL_FRAME = 3 * 1024
+# inside one step (qkv, attention, MLP). Rounded up, plus ~0.4 KB per pixel per frame for
+# the engine's tile canvas and the chunk stitcher (two float32 HR frames); not yet measured
+# on a GPU.
+BYTES_PER_PIXEL_FRAME = 3584
 BYTES_PER_PIXEL_STEP = 16 * 1024
 
 

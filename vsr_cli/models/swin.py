@@ -54,6 +54,18 @@ def _shift_labels(window: Triple, shift: Triple, last: tuple[bool, ...]) -> Tens
     return labels.flatten()
 
 
+def attend(q: Tensor, k: Tensor, v: Tensor, mask: Tensor, multiple: int = 1) -> Tensor:
+    """SDPA on (B, heads, N, d) with an additive mask and the head dim zero-padded to a
+    ``multiple``: CUDA's fused kernels need multiples of 8 (20 -> 24 for the released model),
+    and zero columns leave q.k, and the kept part of the output, unchanged."""
+    d = q.shape[-1]
+    pad = (-d) % multiple
+    if pad:
+        q, k, v = (F.pad(t, (0, pad)) for t in (q, k, v))
+    out = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, scale=d**-0.5)
+    return out[..., :d] if pad else out
+
+
 class Mlp(nn.Module):
     def __init__(self, dim: int, hidden: int) -> None:
         super().__init__()
@@ -96,17 +108,6 @@ class WindowAttention(nn.Module):
                 self._masks[key] = mask
         return mask
 
-    def _attend(self, q: Tensor, k: Tensor, v: Tensor, mask: Tensor) -> Tensor:
-        """SDPA on (B, heads, N, d); on CUDA the head dim is zero-padded to a multiple of 8,
-        which the fused kernels need (20 -> 24 for the released model) and which leaves
-        q.k and the kept part of the output unchanged."""
-        d = q.shape[-1]
-        pad = (-d) % 8 if q.is_cuda else 0
-        if pad:
-            q, k, v = (F.pad(t, (0, pad)) for t in (q, k, v))
-        out = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, scale=d**-0.5)
-        return out[..., :d] if pad else out
-
     def forward(self, x: Tensor, shift: Triple) -> Tensor:
         """(b, D, H, W, c), each side a multiple of the window, already rolled -> same shape."""
         wt, wh, ww = self.window
@@ -130,7 +131,7 @@ class WindowAttention(nn.Module):
             index = (slice(None), *(p[0] for p in parts))
             classes = tuple(p[1] for p in parts)
             qs, ks, vs = (t[index].reshape(-1, heads, n_tok, hd) for t in (q, k, v))
-            res = self._attend(qs, ks, vs, self._mask(classes, shift, qs))
+            res = attend(qs, ks, vs, self._mask(classes, shift, qs), 8 if qs.is_cuda else 1)
             out[index] = res.view(out[index].shape)
 
         out = self.proj(rearrange(out, "b gt gh gw heads n d -> b gt gh gw n (heads d)"))
