@@ -26,22 +26,21 @@ from pathlib import Path
 import torch
 
 from vsr_cli.bench import write_synthetic_clip
+from vsr_cli.engine import Engine
+from vsr_cli.models.psrt import PSRTRecurrent
+from vsr_cli.pipeline import UpscaleOptions, upscale_video
+from vsr_cli.plan import ChunkPlan
+from vsr_cli.progress import QuietReporter
+from vsr_cli.video.reader import DecodedFrame, VideoReader
 
 
-def _setup(tiny: bool):
-    from vsr_cli.engine import Engine
-    from vsr_cli.models.psrt import PSRTRecurrent
-
+def _setup(tiny: bool) -> Engine:
     torch.manual_seed(0)
     config = dict(mid_channels=16, embed_dim=24, depths=(2,), num_heads=(2,)) if tiny else {}
     return Engine(PSRTRecurrent(**config), torch.device("cpu"), "fp32", print)
 
 
 def overhead(args: argparse.Namespace) -> None:
-    from vsr_cli.pipeline import UpscaleOptions, upscale_video
-    from vsr_cli.progress import QuietReporter
-    from vsr_cli.video.reader import DecodedFrame, VideoReader
-
     width, height = (int(v) for v in args.size.split("x"))
     engine = _setup(args.tiny)
     options = UpscaleOptions(tile=args.tile, chunk=args.chunk, overwrite=True)
@@ -57,10 +56,10 @@ def overhead(args: argparse.Namespace) -> None:
         lq = torch.stack(frames)
         engine.upscale(lq[:3], args.tile, options.tile_overlap)  # warm-up, not timed
         start = time.perf_counter()
-        for k in range(0, len(frames), args.chunk or len(frames)):
-            # Same chunking as the pipeline (cores of `chunk` plus its overlap).
-            a, b = max(0, k - options.chunk_overlap), k + (args.chunk or len(frames))
-            engine.upscale(lq[a : b + options.chunk_overlap], args.tile, options.tile_overlap)
+        plan = ChunkPlan(args.chunk, options.chunk_overlap, 0)  # the pipeline's windows
+        for k in range(-(-len(frames) // args.chunk) if args.chunk else 1):
+            window = plan.window(k, len(frames))
+            engine.upscale(lq[window.start : window.stop], args.tile, options.tile_overlap)
         model_only = time.perf_counter() - start
         start = time.perf_counter()
         upscale_video(src, dst, engine, options, QuietReporter())
@@ -103,9 +102,6 @@ def memory(args: argparse.Namespace) -> None:
 
 
 def _rss(args: argparse.Namespace) -> None:
-    from vsr_cli.pipeline import UpscaleOptions, upscale_video
-    from vsr_cli.progress import QuietReporter
-
     width, height = (int(v) for v in args.size.split("x"))
     engine = _setup(args.tiny)
     with tempfile.TemporaryDirectory() as tmp:

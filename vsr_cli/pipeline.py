@@ -49,8 +49,6 @@ class UpscaleOptions:
 class Result:
     frames: int
     seconds: float
-    tile: int
-    chunk: int
 
 
 @dataclass(frozen=True)
@@ -161,7 +159,7 @@ def upscale_video(
         with VideoWriter(target, reader, options.encode, size, warn, container_format) as writer:
             reporter.start(name, info.frame_count)
             try:
-                frames, tile = _run(
+                frames = _run(
                     reader,
                     writer,
                     engine.with_warnings(warn),
@@ -172,7 +170,7 @@ def upscale_video(
                 )
             finally:
                 reporter.finish(name)
-    return Result(frames, time.perf_counter() - started, tile, chunk)
+    return Result(frames, time.perf_counter() - started)
 
 
 def _run(
@@ -183,7 +181,7 @@ def _run(
     tile: int,
     chunk: int,
     advance: Callable[[int], None],
-) -> tuple[int, int]:
+) -> int:
     stop = threading.Event()
     errors: list[BaseException] = []
     decoded = _Pipe(stop, QUEUE_FRAMES)
@@ -218,7 +216,7 @@ def _run(
 
     threads = [_thread(decode, stop, errors), _thread(encode, stop, errors)]
     try:
-        count, tile = _infer(decoded, encoded, engine, options, tile, chunk, to_rgb)
+        count = _infer(decoded, encoded, engine, options, tile, chunk, to_rgb)
         encoded.put(_END)
         for t in threads:
             t.join()
@@ -230,7 +228,7 @@ def _run(
             t.join()
     if errors:
         raise errors[0]
-    return count, tile
+    return count
 
 
 def _infer(
@@ -241,8 +239,9 @@ def _infer(
     tile: int,
     chunk: int,
     to_rgb: Callable[[Tensor], np.ndarray],
-) -> tuple[int, int]:
-    """The caller's thread: gather chunks, run the model, stitch, hand frames to the encoder."""
+) -> int:
+    """The caller's thread: gather chunks, run the model, stitch, hand frames to the encoder.
+    A tile size that had to shrink (out of memory) stays shrunk for the following chunks."""
     plan = ChunkPlan(chunk, options.chunk_overlap, default_fade(options.chunk_overlap))
     stitcher = ChunkStitcher(plan.fade)
     frames: dict[int, Tensor] = {}
@@ -276,7 +275,7 @@ def _infer(
     while k == 0 or (chunk > 0 and k * chunk < count):
         run_chunk(last=chunk <= 0 or (k + 1) * chunk >= count)
         k += 1
-    return count, tile
+    return count
 
 
 def _items(pipe: _Pipe) -> Iterator[object]:

@@ -125,13 +125,21 @@ class RichReporter(QuietReporter):
             self._progress.stop()
 
 
+@dataclass
+class _FileProgress:
+    total: int | None
+    started: float
+    frames: int = 0
+    reported: float = 0.0
+
+
 class JsonReporter:
     """One JSON object per line on stderr, and nothing else there."""
 
     def __init__(self, stream: TextIO | None = None) -> None:
         self._stream = stream or sys.stderr
         self._lock = threading.Lock()
-        self._files: dict[str, list] = {}  # file -> [frames, total, started, last report]
+        self._files: dict[str, _FileProgress] = {}
 
     def _emit(self, event: str, **fields: object) -> None:
         with self._lock:
@@ -139,18 +147,19 @@ class JsonReporter:
             self._stream.flush()
 
     def start(self, file: str, total: int | None) -> None:
-        now = time.monotonic()
-        self._files[file] = [0, total, now, 0.0]
+        self._files[file] = _FileProgress(total, time.monotonic())
         self._emit("start", file=file, total=total)
 
     def advance(self, file: str, frames: int) -> None:
         state = self._files[file]
-        state[0] += frames
+        state.frames += frames
         now = time.monotonic()
-        if now - state[3] >= 0.5 or state[0] == state[1]:
-            state[3] = now
-            fps = state[0] / max(now - state[2], 1e-9)
-            self._emit("progress", file=file, frames=state[0], total=state[1], fps=round(fps, 3))
+        if now - state.reported >= 0.5 or state.frames == state.total:
+            state.reported = now
+            fps = state.frames / max(now - state.started, 1e-9)
+            self._emit(
+                "progress", file=file, frames=state.frames, total=state.total, fps=round(fps, 3)
+            )
 
     def finish(self, file: str) -> None:
         self._files.pop(file, None)
