@@ -115,6 +115,16 @@ def _window_size(table_rows: int, index: Tensor | None) -> Triple:
     return candidates[0]
 
 
+def stack_frames(frames: tuple[Tensor, ...]) -> Tensor:
+    """(n, c, h, w) frames -> (n, t, c, h, w), stored channels-last as (n, t, h, w, c).
+
+    That is the layout the step's LayerNorm reads, so the stack is its only copy,
+    and the strides never change from step to step (torch.compile recompiles on
+    new strides; stacking the step's channels-last outputs as they come gave two).
+    """
+    return torch.stack([f.permute(0, 2, 3, 1) for f in frames], dim=1).permute(0, 1, 4, 2, 3)
+
+
 class PSRTRecurrent(nn.Module):
     """(n, t, 3, h, w) RGB in [0, 1], h and w >= 64 -> (n, t, 3, 4h, 4w), not clamped."""
 
@@ -226,7 +236,7 @@ class PSRTRecurrent(nn.Module):
                 else:
                     aligned2 = torch.zeros_like(aligned)
                 cond = (aligned, cur, aligned2)
-            out[j] = step(torch.stack(cond, dim=1))
+            out[j] = step(stack_frames(cond))
             visited.append(j)
         return [out[j] for j in range(len(feats))]
 
