@@ -18,9 +18,15 @@ class SmallDevice(PSRTRecurrent):
         return super().forward(lq)
 
 
+def _golden_as(cls: type[PSRTRecurrent], params: dict) -> PSRTRecurrent:
+    reference = PSRTRecurrent.from_state_dict(params)
+    model = cls(**vars(reference.config))
+    model.load_state_dict(reference.state_dict())
+    return model
+
+
 def test_out_of_memory_halves_the_tile_and_drops_nothing(golden_params):
-    model = SmallDevice(**vars(PSRTRecurrent.from_state_dict(golden_params).config))
-    model.load_state_dict(PSRTRecurrent.from_state_dict(golden_params).state_dict())
+    model = _golden_as(SmallDevice, golden_params)
     warnings: list[str] = []
     engine = Engine(model, torch.device("cpu"), "fp32", warnings.append)
     lq = torch.rand(3, 3, 64, 160)
@@ -57,3 +63,48 @@ def test_output_pixel_format_follows_the_source_where_the_encoder_can():
     assert _fit_to_chroma((243, 195), "yuv420p") == (242, 194)
     assert _fit_to_chroma((243, 195), "yuv422p") == (242, 195)
     assert _fit_to_chroma((243, 195), "yuv444p") == (243, 195)
+
+
+class ShapeLog(PSRTRecurrent):
+    """Records the shape of every batch of tiles the engine runs."""
+
+    def forward(self, lq):
+        self.shapes.append(tuple(lq.shape))
+        return super().forward(lq)
+
+
+def test_tiles_run_in_batches_of_one_shape(golden_params):
+    """Same-size tiles in one forward compute what tiles one by one compute."""
+    lq = torch.rand(3, 3, 100, 200)
+    outputs, shapes = [], []
+    for batch in (1, 4):
+        model = _golden_as(ShapeLog, golden_params)
+        model.shapes = []
+        engine = Engine(model, torch.device("cpu"), "fp32", print, tile_batch=batch)
+        outputs.append(engine.upscale(lq, tile=64, overlap=16)[0])
+        shapes.append(model.shapes)
+    # 2 rows x 4 columns of tiles, all 68x88 (edge tiles grown into more context).
+    assert shapes[0] == [(1, 3, 3, 68, 88)] * 8
+    assert shapes[1] == [(4, 3, 3, 68, 88)] * 2
+    assert (outputs[0] - outputs[1]).abs().max().item() < 1e-5
+
+
+class BatchLimitedDevice(PSRTRecurrent):
+    """Behaves like a GPU that runs out of memory on more than one tile at a time."""
+
+    def forward(self, lq):
+        if lq.shape[0] > 1:
+            raise torch.OutOfMemoryError("CUDA out of memory (simulated)")
+        return super().forward(lq)
+
+
+def test_out_of_memory_runs_fewer_tiles_at_a_time_first(golden_params):
+    model = _golden_as(BatchLimitedDevice, golden_params)
+    warnings: list[str] = []
+    engine = Engine(model, torch.device("cpu"), "fp32", warnings.append, tile_batch=4)
+    out, tile = engine.upscale(torch.rand(2, 3, 64, 160), tile=64, overlap=16)
+    assert tile == 64 and engine.tile_batch == 1 and out.shape == (2, 3, 256, 640)
+    assert warnings == [
+        "out of memory; retrying with 2 tile(s) at a time",
+        "out of memory; retrying with 1 tile(s) at a time",
+    ]

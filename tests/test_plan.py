@@ -8,12 +8,15 @@ import pytest
 from vsr_cli.plan import ChunkPlan, Window, auto_sizes, blend_weights, split
 
 
+@pytest.mark.parametrize("uniform", [False, True])
 @pytest.mark.parametrize(
     ("length", "core", "overlap"),
-    [(160, 64, 16), (1080, 256, 16), (64, 64, 8), (70, 64, 0), (200, 0, 9)],
+    [(160, 64, 16), (1080, 256, 16), (180, 64, 16), (64, 64, 8), (70, 64, 0), (200, 0, 9)],
 )
-def test_cores_tile_the_axis_and_weights_sum_to_one(length, core, overlap):
-    windows = split(length, core, overlap, minimum=64, align=8)
+def test_cores_tile_the_axis_and_weights_sum_to_one(length, core, overlap, uniform):
+    windows = split(length, core, overlap, minimum=64, align=8, uniform=uniform)
+    if uniform:
+        assert len({w.size for w in windows}) == 1 and windows[-1].stop == length
     assert windows[0].core_start == 0 and windows[-1].core_stop == length
     for a, b in zip(windows, windows[1:]):
         assert a.core_stop == b.core_start
@@ -21,7 +24,7 @@ def test_cores_tile_the_axis_and_weights_sum_to_one(length, core, overlap):
         assert w.start % 8 == 0 and w.size >= min(64, length)
         assert w.start <= w.core_start - min(overlap, w.core_start) + 7
         assert w.stop >= min(length, w.core_stop + overlap)
-        if core:
+        if core and w.size < length:  # (one window reading the whole axis owns all of it)
             assert w.core_stop - w.core_start <= core
     for fade in (0, overlap // 2, overlap):
         total = np.zeros(length * 4)

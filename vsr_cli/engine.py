@@ -1,12 +1,14 @@
 """Runs the model over one chunk of frames, tile by tile, on a device and precision.
 
-Out of GPU memory, it halves the tile and tries the same chunk again (with a
-warning), down to the model's 64-pixel minimum: no frame is ever dropped.
+Out of GPU memory, it runs fewer tiles at a time, then halves the tile, and
+tries the same chunk again (with a warning each time), down to the model's
+64-pixel minimum: no frame is ever dropped.
 """
 
 from __future__ import annotations
 
 import copy
+import itertools
 import os
 from collections.abc import Callable
 
@@ -64,10 +66,12 @@ class Engine:
         precision: Precision,
         warn: Callable[[str], None],
         compile: bool = False,
+        tile_batch: int = 1,
     ) -> None:
         self.model = model.eval().to(device)
         self.device = device
         self.precision = precision
+        self.tile_batch = tile_batch  # tiles per forward; halved first when memory runs out
         self._warn = warn
         if compile:
             # The per-frame step is where the time goes; compiled in place so the module
@@ -88,14 +92,18 @@ class Engine:
             try:
                 return self._upscale(lq, tile, overlap), tile
             except torch.OutOfMemoryError:
+                if self.device.type == "cuda":
+                    torch.cuda.empty_cache()
                 h, w = lq.shape[-2:]
                 current = tile or max(h, w)
+                if self.tile_batch > 1:
+                    self.tile_batch //= 2
+                    self._warn(f"out of memory; retrying with {self.tile_batch} tile(s) at a time")
+                    continue
                 if current <= MIN_TILE:
                     raise
                 smaller = max(MIN_TILE, current // 2)
                 self._warn(f"out of memory with tiles of {current} px; retrying with {smaller} px")
-                if self.device.type == "cuda":
-                    torch.cuda.empty_cache()
                 tile = smaller
 
     def _upscale(self, lq: Tensor, tile: int, overlap: int) -> Tensor:
@@ -108,8 +116,9 @@ class Engine:
         # Tiles start on the 8-px grid of attention windows and flow patches, so that
         # inside a tile the windows are the whole frame's: off-grid tiles see other
         # windows everywhere (measured: 42.8 dB against whole-frame output instead of 55).
-        rows = split(hp, tile, overlap, MIN_TILE, PATCH)
-        cols = split(wp, tile, overlap, MIN_TILE, PATCH)
+        # All tiles get one shape (grown into more context), so that they batch and compile once.
+        rows = split(hp, tile, overlap, MIN_TILE, PATCH, uniform=True)
+        cols = split(wp, tile, overlap, MIN_TILE, PATCH, uniform=True)
         if self.device.type == "cuda":
             lq = lq.pin_memory()  # so the copy below overlaps with work already queued
         lq = lq.to(self.device, non_blocking=True)
@@ -118,9 +127,13 @@ class Engine:
                 out = self.model(lq[None])[0].float()
             else:
                 canvas = TileCanvas(t, hp, wp, SCALE, default_fade(overlap), self.device)
-                for r in rows:
-                    for c in cols:
-                        part = self.model(lq[None, :, :, r.start : r.stop, c.start : c.stop])
-                        canvas.add(r, c, part[0].float())
+                tiles = list(itertools.product(rows, cols))
+                for first in range(0, len(tiles), self.tile_batch):
+                    batch = tiles[first : first + self.tile_batch]
+                    parts = self.model(
+                        torch.stack([lq[:, :, r.start : r.stop, c.start : c.stop] for r, c in batch])
+                    )
+                    for (r, c), part in zip(batch, parts):
+                        canvas.add(r, c, part.float())
                 out = canvas.pixels
         return out[..., : h * SCALE, : w * SCALE]

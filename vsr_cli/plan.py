@@ -46,13 +46,16 @@ class Window:
         return self.stop - self.start
 
 
-def split(length: int, core: int, overlap: int, minimum: int = 1, align: int = 1) -> list[Window]:
+def split(
+    length: int, core: int, overlap: int, minimum: int = 1, align: int = 1, uniform: bool = False
+) -> list[Window]:
     """Cut ``[0, length)`` into windows whose cores are at most ``core`` long (0: one window).
 
     Cores are balanced (sizes differ by at most one) and tile the axis; each
     window reads ``overlap`` more on every side that has a neighbour (starting
     at a multiple of ``align``), and at least ``minimum`` in all where the axis
-    is that long.
+    is that long. ``uniform``: every window reads the same length (see
+    ``_same_size``).
     """
     if length <= 0:
         raise ValueError("nothing to split")
@@ -66,7 +69,23 @@ def split(length: int, core: int, overlap: int, minimum: int = 1, align: int = 1
         start = max(0, start - grow) // align * align
         stop = min(length, max(stop, start + min(minimum, length)))
         windows.append(Window(start, stop, a, b))
-    return windows
+    return _same_size(windows, length, align) if uniform else windows
+
+
+def _same_size(windows: list[Window], length: int, align: int) -> list[Window]:
+    """Grow every window to one read length, into more context, keeping starts on the grid.
+
+    Tiles of one shape can run as one batch, and torch.compile compiles once
+    instead of once per shape. The length is the largest window's, plus less
+    than ``align`` so that a window ending at the axis' end still starts on the
+    grid (that window then sees the frame's edge exactly as the whole frame does).
+    """
+    largest = max(w.size for w in windows)
+    size = length - (length - largest) // align * align
+    if size >= length:
+        return [Window(0, length, 0, length)]
+    starts = [min(w.start, length - size) for w in windows]
+    return [Window(a, a + size, w.core_start, w.core_stop) for a, w in zip(starts, windows)]
 
 
 def blend_weights(window: Window, length: int, fade: int, scale: int = 1) -> np.ndarray:
