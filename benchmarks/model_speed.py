@@ -9,11 +9,12 @@ comparisons across commits; random weights of the released configuration.
 from __future__ import annotations
 
 import argparse
+from dataclasses import asdict
 
 import torch
 
 from vsr_cli.bench import run_bench
-from vsr_cli.engine import Engine, pick_device
+from vsr_cli.engine import pick_device
 from vsr_cli.models.psrt import PSRTRecurrent
 from vsr_cli.precision import PRECISIONS, resolve_precision
 
@@ -25,24 +26,27 @@ def main() -> None:
     parser.add_argument("--device", default="auto")
     parser.add_argument("--precision", default="auto", choices=PRECISIONS)
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--compile", action="store_true")
+    parser.add_argument("--compile", action="store_true", help="also time torch.compile")
+    parser.add_argument("--tile", type=int, default=0)
+    parser.add_argument("--tile-batch", type=int, default=1)
     args = parser.parse_args()
     device = pick_device(args.device)
     width, height = (int(v) for v in args.size.split("x"))
     torch.manual_seed(0)
-    engine = Engine(
-        PSRTRecurrent(), device, resolve_precision(args.precision, device), print, args.compile
+    result = run_bench(
+        PSRTRecurrent(),
+        device,
+        resolve_precision(args.precision, device),
+        width,
+        height,
+        args.frames,
+        args.repeats,
+        compile=args.compile,
+        tile=args.tile,
+        tile_batch=args.tile_batch,
     )
-    r = run_bench(engine, width, height, args.frames, args.repeats)
-    print(f"device       {r.device} ({r.precision})")
-    print(f"input        {args.frames} x {width}x{height} -> {4 * width}x{4 * height}")
-    print(f"warm-up      {r.warmup_seconds:.1f} s")
-    print(f"ms/frame     {r.ms_per_frame:.1f}")
-    print(f"frames/s     {r.fps:.3f}")
-    share = f" ({100 * r.peak_share:.1f}% of peak)" if r.peak_share else ""
-    print(f"TFLOP/s      {r.tflops:.3f}{share}")
-    if r.peak_memory_gib is not None:
-        print(f"peak memory  {r.peak_memory_gib:.2f} GiB")
+    for key, value in (asdict(result) | {"fps": result.fps}).items():
+        print(f"{key:20s} {value:.3f}" if isinstance(value, float) else f"{key:20s} {value}")
 
 
 if __name__ == "__main__":

@@ -3,18 +3,31 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
+from pathlib import Path
 
+import pytest
 import torch
 
 from vsr_cli.engine import Engine
 from vsr_cli.models.psrt import PSRTRecurrent
 
 
-def test_compiled_model_matches_eager(golden_params):
-    """torch.compile of the per-frame step (opt-in, --compile): same outputs to 1e-4.
-    Here (2-core CPU, tiny model) compiling took ~48 s and the next call ran faster."""
+@pytest.fixture(scope="module")
+def user_cache(tmp_path_factory) -> Path:
+    """An empty user cache folder, shared by the tests that compile (so the second reuses
+    the kernels the first compiled, as a user's second run does)."""
+    return tmp_path_factory.mktemp("cache")
+
+
+def test_compiled_model_matches_eager(golden_params, user_cache, monkeypatch):
+    """torch.compile of the per-frame step (opt-in, --compile): same outputs to 1e-4, and
+    the compiled kernels kept in the user's cache folder, not in /tmp.
+    Here (2-core CPU, tiny model) compiling took ~48 s."""
+    monkeypatch.delenv("TORCHINDUCTOR_CACHE_DIR", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(user_cache))
     lq = torch.rand(3, 3, 64, 72)
     eager, _ = Engine(
         PSRTRecurrent.from_state_dict(golden_params), torch.device("cpu"), "fp32", print
@@ -29,6 +42,7 @@ def test_compiled_model_matches_eager(golden_params):
     compiled, _ = engine.upscale(lq, 0, 0)
     assert (compiled - eager).abs().max().item() <= 1e-4
     assert "patch_align.forward_2.conv_after_body.weight" in engine.model.state_dict()
+    assert any((user_cache / "vsr-cli" / "inductor").iterdir())
 
 
 def test_flop_count_of_the_released_model():
@@ -36,7 +50,8 @@ def test_flop_count_of_the_released_model():
     assert 4.5e12 < PSRTRecurrent().flops_per_frame(180, 320) < 5.5e12
 
 
-def test_bench_prints_machine_readable_figures(golden_checkpoint):
+def test_bench_prints_machine_readable_figures(golden_checkpoint, user_cache):
+    env = {k: v for k, v in os.environ.items() if k != "TORCHINDUCTOR_CACHE_DIR"}
     result = subprocess.run(
         [
             sys.executable,
@@ -44,7 +59,7 @@ def test_bench_prints_machine_readable_figures(golden_checkpoint):
             "from vsr_cli.cli import vsr_main; vsr_main()",
             "bench",
             "--size",
-            "64x64",
+            "72x64",  # the compile test's shape: the inductor cache it filled is reused
             "--frames",
             "3",
             "--repeats",
@@ -54,14 +69,23 @@ def test_bench_prints_machine_readable_figures(golden_checkpoint):
             "--weights",
             str(golden_checkpoint),
             "--pipeline",
+            "--compile",
             "--json",
         ],
         capture_output=True,
         text=True,
-        timeout=300,
+        timeout=600,
+        env=env | {"XDG_CACHE_HOME": str(user_cache)},
     )
     assert result.returncode == 0, result.stderr
     figures = json.loads(result.stdout)
-    assert figures["device"] == "cpu" and figures["precision"] == "fp32"
+    assert figures["device"] == "cpu" and figures["precision"] == "fp32" and figures["compiled"]
     assert figures["fps"] > 0 and figures["tflops"] > 0 and figures["end_to_end_fps"] > 0
     assert abs(figures["fps"] * figures["ms_per_frame"] - 1000) < 1e-6
+    # The compiled run is measured against eager in the same run, and the break-even follows.
+    assert figures["eager_ms_per_frame"] > 0 and figures["compile_seconds"] >= 0
+    saved = (figures["eager_ms_per_frame"] - figures["ms_per_frame"]) / 1000
+    if saved > 0:
+        assert abs(figures["break_even_frames"] * saved - figures["compile_seconds"]) < 1e-6
+    else:
+        assert figures["break_even_frames"] is None

@@ -159,6 +159,8 @@ def test_tiles_and_chunks_stitch_without_seams(tmp_path, flat_flow_checkpoint):
         8,
         "--chunk-overlap",
         4,
+        "--tile-batch",  # the 3 tiles of a frame in one pass
+        3,
     )
     assert r1.returncode == r2.returncode == 0, r1.stderr + r2.stderr
     a, b = np.stack(read_frames(whole)), np.stack(read_frames(tiled))

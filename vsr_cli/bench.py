@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -18,7 +19,9 @@ import numpy as np
 import torch
 
 from vsr_cli.engine import Engine
+from vsr_cli.models.psrt import PSRTRecurrent
 from vsr_cli.pipeline import UpscaleOptions, upscale_video
+from vsr_cli.precision import Precision
 from vsr_cli.progress import QuietReporter
 
 # Dense fp16/bf16 tensor-core peaks (TFLOP/s), by device name, for the share of peak.
@@ -40,12 +43,18 @@ class BenchResult:
     precision: str
     size: tuple[int, int]
     frames: int
+    tile: int
+    tile_batch: int
+    compiled: bool
     warmup_seconds: float
     ms_per_frame: float
     tflops: float
     peak_share: float | None
     peak_memory_gib: float | None
     end_to_end_fps: float | None
+    eager_ms_per_frame: float | None  # with --compile: the same run uncompiled
+    compile_seconds: float | None  # with --compile: extra warm-up over the eager one
+    break_even_frames: float | None  # with --compile: clip length where compiling pays
 
     @property
     def fps(self) -> float:
@@ -87,47 +96,88 @@ def _sync(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
-def run_bench(
-    engine: Engine, width: int, height: int, frames: int, repeats: int = 3, pipeline: bool = False
-) -> BenchResult:
-    """Model-only timing on random frames (best of ``repeats`` after a warm-up), and
-    optionally the whole pipeline on a synthetic clip of the same size and length."""
+@dataclass(frozen=True)
+class _Timing:
+    warmup: float  # seconds of the first call
+    per_frame: float  # seconds per frame, best of the timed calls
+
+
+def _time(engine: Engine, lq: torch.Tensor, tile: int, overlap: int, repeats: int) -> _Timing:
     device = engine.device
-    lq = torch.rand(frames, 3, height, width)
-    if device.type == "cuda":
-        torch.cuda.reset_peak_memory_stats(device)
     _sync(device)
     start = time.perf_counter()
-    engine.upscale(lq, 0, 0)
+    engine.upscale(lq, tile, overlap)
     _sync(device)
     warmup = time.perf_counter() - start
     times = []
     for _ in range(repeats):
         start = time.perf_counter()
-        engine.upscale(lq, 0, 0)
+        engine.upscale(lq, tile, overlap)
         _sync(device)
         times.append(time.perf_counter() - start)
-    seconds = min(times) / frames
-    tflops = engine.model.flops_per_frame(height, width) / seconds / 1e12
-    peak = _peak(device, engine.precision)
+    return _Timing(warmup, min(times) / len(lq))
+
+
+def run_bench(
+    model: PSRTRecurrent,
+    device: torch.device,
+    precision: Precision,
+    width: int,
+    height: int,
+    frames: int,
+    repeats: int = 3,
+    pipeline: bool = False,
+    compile: bool = False,
+    tile: int = 0,
+    tile_batch: int = 1,
+    overlap: int = 16,
+    warn: Callable[[str], None] = print,
+) -> BenchResult:
+    """Model-only timing on random frames (best of ``repeats`` after a warm-up), and
+    optionally the whole pipeline on a synthetic clip of the same size and length.
+
+    With ``compile``, the eager model is timed first in the same run, so that the
+    speed-up, the compile time and the clip length where compiling pays are
+    measured rather than guessed.
+    """
+    lq = torch.rand(frames, 3, height, width)
+    if device.type == "cuda":
+        torch.cuda.reset_peak_memory_stats(device)
+    engine = Engine(model, device, precision, warn, tile_batch=tile_batch)
+    eager = _time(engine, lq, tile, overlap, repeats)
+    timing, compile_seconds, break_even = eager, None, None
+    if compile:
+        engine = Engine(model, device, precision, warn, compile=True, tile_batch=tile_batch)
+        timing = _time(engine, lq, tile, overlap, repeats)
+        compile_seconds = max(0.0, timing.warmup - eager.warmup)
+        saved = eager.per_frame - timing.per_frame
+        break_even = compile_seconds / saved if saved > 0 else None
+    tflops = model.flops_per_frame(height, width) / timing.per_frame / 1e12
+    peak = _peak(device, precision)
     memory = torch.cuda.max_memory_allocated(device) / 2**30 if device.type == "cuda" else None
     e2e = None
     if pipeline:
         with tempfile.TemporaryDirectory() as tmp:
             src, dst = Path(tmp) / "in.mkv", Path(tmp) / "out.mkv"
             write_synthetic_clip(src, frames, width, height)
-            options = UpscaleOptions(tile=0, chunk=0, overwrite=True)
+            options = UpscaleOptions(tile=tile, tile_overlap=overlap, chunk=0, overwrite=True)
             result = upscale_video(src, dst, engine, options, QuietReporter())
             e2e = result.frames / result.seconds
     return BenchResult(
         device=device_name(device),
-        precision=engine.precision,
+        precision=precision,
         size=(width, height),
         frames=frames,
-        warmup_seconds=warmup,
-        ms_per_frame=seconds * 1000,
+        tile=tile,
+        tile_batch=tile_batch,
+        compiled=compile,
+        warmup_seconds=timing.warmup,
+        ms_per_frame=timing.per_frame * 1000,
         tflops=tflops,
         peak_share=tflops / peak if peak else None,
         peak_memory_gib=memory,
         end_to_end_fps=e2e,
+        eager_ms_per_frame=eager.per_frame * 1000 if compile else None,
+        compile_seconds=compile_seconds,
+        break_even_frames=break_even,
     )

@@ -99,6 +99,12 @@ Tile = Annotated[
         callback=_tile_size, show_default="auto", help="Tile size in low-res px; 0: whole frame."
     ),
 ]
+TileBatch = Annotated[
+    int,
+    typer.Option(
+        min=1, help="Tiles per forward pass (same-size tiles batch; more memory, fuller GPU)."
+    ),
+]
 TileOverlap = Annotated[
     int, typer.Option(min=0, help="Context px on each side of a tile that borders another.")
 ]
@@ -137,7 +143,9 @@ Shard = Annotated[
 ]
 Compile = Annotated[
     bool,
-    typer.Option("--compile", help="torch.compile the model (slow start; pays on long clips)."),
+    typer.Option(
+        "--compile", help="torch.compile the model: slow start, pays on long clips (vsr bench)."
+    ),
 ]
 JsonEvents = Annotated[
     bool, typer.Option("--json", help="JSON events, one per line, on stderr (and nothing else).")
@@ -158,6 +166,7 @@ def upscale(
     precision: PrecisionOpt = "auto",
     tile: Tile = None,
     tile_overlap: TileOverlap = 16,
+    tile_batch: TileBatch = 1,
     chunk: Chunk = None,
     chunk_overlap: ChunkOverlap = 4,
     codec: Codec = "libx264",
@@ -203,7 +212,9 @@ def upscale(
             check_paths(inputs[0], output, overwrite)
             if inputs[0] != STDIO and not inputs[0].exists():
                 raise InputError(f"{inputs[0]}: no such file")
-        engines = _engines(device, precision, weights, model, reporter, json_events, compile)
+        engines = _engines(
+            device, precision, weights, model, reporter, json_events, compile, tile_batch
+        )
         if single:
             result = upscale_video(
                 inputs[0], output, engines[0], options, reporter, container_format
@@ -247,6 +258,7 @@ def _engines(
     reporter: Reporter,
     json_events: bool,
     compile: bool,
+    tile_batch: int,
 ) -> list[Engine]:
     """One engine per device, all from one read of the weights."""
     devices = _devices(device)
@@ -260,6 +272,7 @@ def _engines(
             resolve_precision(precision, d),
             reporter.warn,
             compile,
+            tile_batch,
         )
         for d in devices
     ]
@@ -378,7 +391,14 @@ def bench_command(
     precision: PrecisionOpt = "auto",
     repeats: Annotated[int, typer.Option(min=1)] = 3,
     pipeline: Annotated[bool, typer.Option(help="Also time the whole pipeline on a clip.")] = False,
-    compile: Compile = False,
+    compile: Annotated[
+        bool, typer.Option("--compile", help="Time torch.compile too, against eager, same run.")
+    ] = False,
+    tile: Annotated[
+        int, typer.Option(callback=_tile_size, help="Tile size in low-res px; 0: whole frame.")
+    ] = 0,
+    tile_overlap: TileOverlap = 16,
+    tile_batch: TileBatch = 1,
     weights: Weights = None,
     json_output: Annotated[bool, typer.Option("--json", help="One JSON object on stdout.")] = False,
 ) -> None:
@@ -395,36 +415,50 @@ def bench_command(
         network = (
             PSRTRecurrent.from_state_dict(read_checkpoint(weights)) if weights else PSRTRecurrent()
         )
-        engine = Engine(
+        r = run_bench(
             network,
             torch_device,
             resolve_precision(precision, torch_device),
-            QuietReporter(stderr).warn,
+            width,
+            height,
+            frames,
+            repeats,
+            pipeline,
             compile,
+            tile,
+            tile_batch,
+            tile_overlap,
+            QuietReporter(stderr).warn,
         )
-        result = run_bench(engine, width, height, frames, repeats, pipeline)
     if json_output:
-        print(json.dumps(asdict(result) | {"fps": result.fps}))
+        print(json.dumps(asdict(r) | {"fps": r.fps}))
         return
+    share = f" ({100 * r.peak_share:.1f}% of peak)" if r.peak_share else ""
+    tiles = f", tiles of {r.tile} px, {r.tile_batch} per pass" if r.tile else ""
     rows = [
-        ("device", f"{result.device} ({result.precision})"),
-        ("input", f"{frames} frames of {width}x{height} -> {4 * width}x{4 * height}"),
-        (
-            "warm-up",
-            f"{result.warmup_seconds:.1f} s" + (" (includes compiling)" if compile else ""),
-        ),
-        ("ms/frame", f"{result.ms_per_frame:.1f}"),
-        ("frames/s", f"{result.fps:.2f}"),
-        (
-            "TFLOP/s",
-            f"{result.tflops:.2f}"
-            + (f" ({100 * result.peak_share:.1f}% of peak)" if result.peak_share else ""),
-        ),
+        ("device", f"{r.device} ({r.precision})"),
+        ("input", f"{frames} frames of {width}x{height} -> {4 * width}x{4 * height}{tiles}"),
+        ("warm-up", f"{r.warmup_seconds:.1f} s"),
+        ("ms/frame", f"{r.ms_per_frame:.1f}"),
+        ("frames/s", f"{r.fps:.2f}"),
+        ("TFLOP/s", f"{r.tflops:.2f}{share}"),
     ]
-    if result.peak_memory_gib is not None:
-        rows.append(("peak memory", f"{result.peak_memory_gib:.2f} GiB"))
-    if result.end_to_end_fps is not None:
-        rows.append(("end to end", f"{result.end_to_end_fps:.2f} frames/s"))
+    if r.eager_ms_per_frame is not None and r.compile_seconds is not None:
+        pays = (
+            f"after {r.break_even_frames:.0f} frames"
+            if r.break_even_frames is not None
+            else "never (no faster than eager)"
+        )
+        rows += [
+            ("eager ms/frame", f"{r.eager_ms_per_frame:.1f}"),
+            ("compiled/eager", f"{r.eager_ms_per_frame / r.ms_per_frame:.2f}x faster"),
+            ("compiling took", f"{r.compile_seconds:.1f} s (per tile shape, per process)"),
+            ("compiling pays", pays),
+        ]
+    if r.peak_memory_gib is not None:
+        rows.append(("peak memory", f"{r.peak_memory_gib:.2f} GiB"))
+    if r.end_to_end_fps is not None:
+        rows.append(("end to end", f"{r.end_to_end_fps:.2f} frames/s"))
     table = Table("", "", show_header=False, box=None)
     for row in rows:
         table.add_row(*row)

@@ -145,7 +145,7 @@ def upscale_video(
             auto_tile, auto_chunk = auto_sizes(
                 info.width,
                 info.height,
-                free_memory(engine.device),
+                free_memory(engine.device) // engine.tile_batch,
                 options.tile_overlap,
                 options.chunk_overlap,
             )
@@ -189,7 +189,7 @@ def _run(
     copy = writer.copied_streams
     peak = 255 if reader.info.bit_depth <= 8 else 65535
     to_rgb = functools.partial(
-        _to_rgb,
+        output_pixels,
         scale=options.scale,
         peak=65535 if writer.rgb_depth > 8 else 255,
         size=writer.size,
@@ -283,7 +283,7 @@ def _items(pipe: _Pipe) -> Iterator[object]:
         yield item
 
 
-def _to_rgb(frame: Tensor, scale: int, peak: int, size: tuple[int, int]) -> np.ndarray:
+def output_pixels(frame: Tensor, scale: int, peak: int, size: tuple[int, int]) -> np.ndarray:
     """(3, 4h, 4w) float -> (height, width, 3) uint8/uint16 on the host, resized to ``scale``
     and cropped to the encoder's ``size`` (width, height)."""
     if scale != SCALE:
