@@ -9,6 +9,12 @@
         peak RSS of a whole run (in a fresh process each) for clips of each
         length at the same settings: it must not grow with the clip.
 
+    python benchmarks/pipeline.py stages --size 320x180 --frames 60
+        per-frame cost of each CPU stage around the model (decode and colour
+        conversion of the input, float -> 8-bit output frame, colour conversion
+        and encoding of the 4x output): the ceiling the host puts on end-to-end
+        frames per second whatever the GPU.
+
 Prints figures only; the targets are in the issue tracker and docs.
 """
 
@@ -24,14 +30,16 @@ import time
 from pathlib import Path
 
 import torch
+import torch.nn.functional as F
 
 from vsr_cli.bench import write_synthetic_clip
 from vsr_cli.engine import Engine
-from vsr_cli.models.psrt import PSRTRecurrent
-from vsr_cli.pipeline import UpscaleOptions, upscale_video
+from vsr_cli.models.psrt import SCALE, PSRTRecurrent
+from vsr_cli.pipeline import UpscaleOptions, output_pixels, upscale_video
 from vsr_cli.plan import ChunkPlan
 from vsr_cli.progress import QuietReporter
 from vsr_cli.video.reader import DecodedFrame, VideoReader
+from vsr_cli.video.writer import EncodeSettings, VideoWriter
 
 
 def _setup(tiny: bool) -> Engine:
@@ -113,17 +121,54 @@ def _rss(args: argparse.Namespace) -> None:
     print(json.dumps({"peak_rss_mib": peak}))
 
 
+def stages(args: argparse.Namespace) -> None:
+    width, height = (int(v) for v in args.size.split("x"))
+    size = (SCALE * width, SCALE * height)
+    with tempfile.TemporaryDirectory() as tmp:
+        src = Path(tmp) / "in.mkv"
+        write_synthetic_clip(src, args.frames, width, height)
+        start = time.perf_counter()
+        with VideoReader(src) as reader:
+            frames = [item for item in reader.media(set()) if isinstance(item, DecodedFrame)]
+        decode = (time.perf_counter() - start) / len(frames)
+        rgbs, to_rgb = [], 0.0
+        for f in frames:  # a stand-in for the model's output, one frame at a time
+            lr = torch.from_numpy(f.rgb).permute(2, 0, 1)[None].float() / 255
+            hr = F.interpolate(lr, scale_factor=SCALE, mode="bilinear")[0]
+            start = time.perf_counter()
+            rgbs.append(output_pixels(hr, SCALE, 255, size))
+            to_rgb += (time.perf_counter() - start) / len(frames)
+        settings = EncodeSettings(codec=args.codec)
+        with (
+            VideoReader(src) as reader,
+            VideoWriter(Path(tmp) / "out.mkv", reader, settings, size, print) as writer,
+        ):
+            start = time.perf_counter()
+            for frame, rgb in zip(frames, rgbs):
+                writer.write_frame(rgb, frame.pts, frame.time, 0)
+            writer.finish()
+            encode = (time.perf_counter() - start) / len(frames)
+    print(f"clip            {len(frames)} frames of {width}x{height} -> {size[0]}x{size[1]}")
+    print(f"threads         torch {torch.get_num_threads()}, {args.codec} default settings")
+    print(f"decode + RGB    {1000 * decode:.2f} ms/frame (decode thread)")
+    print(f"output to 8-bit {1000 * to_rgb:.2f} ms/frame (model thread; on the GPU there)")
+    print(f"convert+encode  {1000 * encode:.2f} ms/frame (encode thread)")
+    slowest = max(decode, to_rgb, encode)
+    print(f"host ceiling    {1 / slowest:.1f} frames/s (the slowest of the three threads)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("mode", choices=["overhead", "memory", "_rss"])
+    parser.add_argument("mode", choices=["overhead", "memory", "stages", "_rss"])
     parser.add_argument("--size", default="64x64", help="low-res WIDTHxHEIGHT")
     parser.add_argument("--frames", type=int, nargs="+", default=[12])
     parser.add_argument("--tile", type=int, default=0)
     parser.add_argument("--chunk", type=int, default=8)
     parser.add_argument("--tiny", action="store_true", help="a tiny model instead of 13.4M")
+    parser.add_argument("--codec", default="libx264", help="encoder for `stages`")
     args = parser.parse_args()
     args.frames_list, args.frames = args.frames, args.frames[0]
-    {"overhead": overhead, "memory": memory, "_rss": _rss}[args.mode](args)
+    {"overhead": overhead, "memory": memory, "stages": stages, "_rss": _rss}[args.mode](args)
 
 
 if __name__ == "__main__":
