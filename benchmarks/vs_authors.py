@@ -70,23 +70,23 @@ def main() -> None:
     def run_ours() -> torch.Tensor:
         return ours.upscale(lq, 0, 0)[0]
 
+    ours_label = f"ours ({'compiled' if args.compile else 'eager'})"
     start = time.perf_counter()
     expected = run_theirs()
-    print(f"authors' first run  {time.perf_counter() - start:.2f} s")
+    print(f"{'authors, first run':24s}{time.perf_counter() - start:.2f} s")
     start = time.perf_counter()
     got = run_ours()
-    label = "compiled" if args.compile else "eager"
-    print(f"ours ({label}) first run  {time.perf_counter() - start:.2f} s")
-    print(f"max |diff|          {(expected - got).abs().max().item():.2e}")
+    print(f"{ours_label + ', first run':24s}{time.perf_counter() - start:.2f} s")
+    print(f"{'max |diff|':24s}{(expected - got).abs().max().item():.2e}")
     best = {"authors": float("inf"), "ours": float("inf")}
     for _ in range(args.repeats):
         for name, run in (("authors", run_theirs), ("ours", run_ours)):
             start = time.perf_counter()
             run()
             best[name] = min(best[name], time.perf_counter() - start)
-    print(f"authors'            {best['authors']:.2f} s")
-    print(f"ours ({label})       {best['ours']:.2f} s")
-    print(f"speed-up            {best['authors'] / best['ours']:.2f}x")
+    print(f"{'authors':24s}{best['authors']:.2f} s")
+    print(f"{ours_label:24s}{best['ours']:.2f} s")
+    print(f"{'speed-up':24s}{best['authors'] / best['ours']:.2f}x")
 
 
 if __name__ == "__main__":
