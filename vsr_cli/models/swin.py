@@ -157,13 +157,17 @@ class SwinBlock(nn.Module):
         y = self.norm1(x)
         # Pad after the norm: padded tokens are zero keys, left unmasked as the authors do.
         pt, ph, pw = ((-size) % win for size, win in zip((t, h, w), self.window))
-        y = F.pad(y, (0, 0, 0, pw, 0, ph, 0, pt))
-        shifted = any(self.shift)
-        if shifted:
-            y = torch.roll(y, shifts=tuple(-s for s in self.shift), dims=(1, 2, 3))
+        if pt or ph or pw:  # F.pad copies even when it adds nothing
+            y = F.pad(y, (0, 0, 0, pw, 0, ph, 0, pt))
+        # Roll only along axes where the shift moves something (a shift of 3 over 3 frames
+        # does not); torch.roll copies once per axis.
+        moved = [(s, d) for s, d in zip(self.shift, (1, 2, 3)) if s % y.shape[d]]
+        if moved:
+            shifts, dims = zip(*moved)
+            y = torch.roll(y, shifts=tuple(-s for s in shifts), dims=dims)
         y = self.attn(y, self.shift)
-        if shifted:
-            y = torch.roll(y, shifts=self.shift, dims=(1, 2, 3))
+        if moved:
+            y = torch.roll(y, shifts=shifts, dims=dims)
         x = x + y[:, :t, :h, :w]
         return x + self.mlp(self.norm2(x))
 
