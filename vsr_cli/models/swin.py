@@ -1,7 +1,9 @@
 """Video Swin attention as PSRT's per-step transformer uses it.
 
 Tokens live channels-last, ``(n, t, h, w, c)``, so LayerNorm and the linear
-layers need no permutes; the 3x3 convolutions between stages read the same
+layers need no permutes; qkv and the output projection act per token, so they
+run on the frame layout and windows are only strided views of it (no partition
+and un-partition copies); the 3x3 convolutions between stages read the same
 memory as a channels-last image batch.
 
 Attention goes through ``scaled_dot_product_attention`` with one additive mask
@@ -19,7 +21,6 @@ import math
 
 import torch
 import torch.nn.functional as F
-from einops import rearrange
 from torch import Tensor, nn
 
 Triple = tuple[int, int, int]
@@ -109,15 +110,24 @@ class WindowAttention(nn.Module):
         return mask
 
     def forward(self, x: Tensor, shift: Triple) -> Tensor:
-        """(b, D, H, W, c), each side a multiple of the window, already rolled -> same shape."""
-        wt, wh, ww = self.window
-        windows = rearrange(
-            x, "b (gt wt) (gh wh) (gw ww) c -> b gt gh gw (wt wh ww) c", wt=wt, wh=wh, ww=ww
-        )
-        b, *grid, n_tok, c = windows.shape
-        heads, hd = self.num_heads, self.head_dim
-        qkv = self.qkv(windows).view(b, *grid, n_tok, 3, heads, hd)
-        q, k, v = qkv.permute(5, 0, 1, 2, 3, 6, 4, 7).unbind(0)  # (b, gt, gh, gw, heads, N, hd)
+        """(b, D, H, W, c), each side a multiple of the window, already rolled -> same shape.
+
+        The linear layers act per token, so they run on the frame layout; windows are
+        strided views of it, and each class's q, k, v and result are copied once.
+        """
+        b, depth, height, width, c = x.shape
+        (wt, wh, ww), heads, hd = self.window, self.num_heads, self.head_dim
+        grid = (depth // wt, height // wh, width // ww)
+        n_tok = wt * wh * ww
+
+        def windowed(t: Tensor, parts: int) -> Tensor:
+            """(b, D, H, W, parts*c) -> (parts, b, gt, gh, gw, heads, wt, wh, ww, hd), a view."""
+            t = t.view(b, grid[0], wt, grid[1], wh, grid[2], ww, parts, heads, hd)
+            return t.permute(7, 0, 1, 3, 5, 8, 2, 4, 6, 9)
+
+        q, k, v = windowed(self.qkv(x), 3).unbind(0)
+        out = q.new_empty(b, depth, height, width, c)
+        out_windows = windowed(out, 1)[0]
 
         # Split the window grid by class: along a shifted axis, the last window is apart.
         splits = []
@@ -126,18 +136,13 @@ class WindowAttention(nn.Module):
                 splits.append(((slice(0, n_win - 1), False), (slice(n_win - 1, n_win), True)))
             else:
                 splits.append(((slice(0, n_win), 0 < s < win),))
-        out = q.new_empty(q.shape)
         for parts in itertools.product(*splits):
             index = (slice(None), *(p[0] for p in parts))
             classes = tuple(p[1] for p in parts)
             qs, ks, vs = (t[index].reshape(-1, heads, n_tok, hd) for t in (q, k, v))
             res = attend(qs, ks, vs, self._mask(classes, shift, qs), 8 if qs.is_cuda else 1)
-            out[index] = res.view(out[index].shape)
-
-        out = self.proj(rearrange(out, "b gt gh gw heads n d -> b gt gh gw n (heads d)"))
-        return rearrange(
-            out, "b gt gh gw (wt wh ww) c -> b (gt wt) (gh wh) (gw ww) c", wt=wt, wh=wh, ww=ww
-        )
+            out_windows[index] = res.view(out_windows[index].shape)
+        return self.proj(out)
 
 
 class SwinBlock(nn.Module):
