@@ -89,3 +89,15 @@ def test_bench_prints_machine_readable_figures(golden_checkpoint, user_cache):
         assert abs(figures["break_even_frames"] * saved - figures["compile_seconds"]) < 1e-6
     else:
         assert figures["break_even_frames"] is None
+
+
+def test_bench_refuses_an_unknown_precision_before_running():
+    result = subprocess.run(
+        [sys.executable, "-c", "from vsr_cli.cli import vsr_main; vsr_main()", "bench"]
+        + ["--precision", "fp8", "--device", "cpu"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr and "--precision" in result.stderr

@@ -53,6 +53,12 @@ def _tile_size(value: int | None) -> int | None:
     return value
 
 
+def _precision(value: str) -> str:
+    if value not in PRECISIONS:
+        raise typer.BadParameter(f"choose one of {', '.join(PRECISIONS)}")
+    return value
+
+
 def _encoder_options(values: list[str]) -> dict[str, str]:
     options = {}
     for item in values:
@@ -91,7 +97,8 @@ Device = Annotated[
     str, typer.Option(help="auto, cpu, cuda, cuda:N, mps, a list (cuda:0,cuda:1) or all.")
 ]
 PrecisionOpt = Annotated[
-    str, typer.Option(help="auto (fp16 on CUDA, else fp32), fp32, fp16 or bf16.")
+    str,
+    typer.Option(callback=_precision, help="auto (fp16 on CUDA, else fp32), fp32, fp16 or bf16."),
 ]
 Tile = Annotated[
     int | None,
@@ -189,8 +196,6 @@ def upscale(
     One input and an output file: that file. Several inputs, or a folder: every
     video into the output folder, under the same relative paths.
     """
-    if precision not in PRECISIONS:
-        raise typer.BadParameter(f"choose one of {', '.join(PRECISIONS)}", param_hint="--precision")
     shard_k_n = _shard(shard)
     reporter = _reporter(json_events, quiet)
     options = UpscaleOptions(
