@@ -35,7 +35,7 @@ import torch.nn.functional as F
 from vsr_cli.bench import write_synthetic_clip
 from vsr_cli.engine import Engine
 from vsr_cli.models.psrt import SCALE, PSRTRecurrent
-from vsr_cli.pipeline import UpscaleOptions, output_pixels, upscale_video
+from vsr_cli.pipeline import UpscaleOptions, input_pixels, output_pixels, upscale_video
 from vsr_cli.plan import ChunkPlan
 from vsr_cli.progress import QuietReporter
 from vsr_cli.video.reader import DecodedFrame, VideoReader
@@ -57,7 +57,7 @@ def overhead(args: argparse.Namespace) -> None:
         write_synthetic_clip(src, args.frames, width, height)
         with VideoReader(src) as reader:
             frames = [
-                torch.from_numpy(item.rgb).permute(2, 0, 1).float() / 255
+                input_pixels(item.rgb)
                 for item in reader.media(set())
                 if isinstance(item, DecodedFrame)
             ]
@@ -133,8 +133,7 @@ def stages(args: argparse.Namespace) -> None:
         decode = (time.perf_counter() - start) / len(frames)
         rgbs, to_rgb = [], 0.0
         for f in frames:  # a stand-in for the model's output, one frame at a time
-            lr = torch.from_numpy(f.rgb).permute(2, 0, 1)[None].float() / 255
-            hr = F.interpolate(lr, scale_factor=SCALE, mode="bilinear")[0]
+            hr = F.interpolate(input_pixels(f.rgb)[None], scale_factor=SCALE, mode="bilinear")[0]
             start = time.perf_counter()
             rgbs.append(output_pixels(hr, SCALE, 255, size))
             to_rgb += (time.perf_counter() - start) / len(frames)

@@ -21,6 +21,7 @@ import torch
 from vsr_cli.bench import write_synthetic_clip
 from vsr_cli.engine import Engine, pick_device
 from vsr_cli.models.psrt import PSRTRecurrent
+from vsr_cli.pipeline import input_pixels
 from vsr_cli.video.reader import DecodedFrame, VideoReader
 from vsr_cli.weights import read_checkpoint
 
@@ -28,10 +29,9 @@ from vsr_cli.weights import read_checkpoint
 def _frames(path: Path, count: int) -> torch.Tensor:
     frames = []
     with VideoReader(path) as reader:
-        peak = 255 if reader.info.bit_depth <= 8 else 65535
         for item in reader.media(set()):
             if isinstance(item, DecodedFrame):
-                frames.append(torch.from_numpy(item.rgb.astype("float32")).permute(2, 0, 1) / peak)
+                frames.append(input_pixels(item.rgb))
                 if len(frames) == count:
                     break
     return torch.stack(frames)
@@ -48,7 +48,6 @@ def main() -> None:
     args = parser.parse_args()
     device = pick_device(args.device)
     torch.manual_seed(0)
-    state = read_checkpoint(args.weights) if args.weights else PSRTRecurrent().state_dict()
     if args.input:
         lq = _frames(args.input, args.frames)
     else:
@@ -57,7 +56,11 @@ def main() -> None:
             clip = Path(tmp) / "clip.mkv"
             write_synthetic_clip(clip, args.frames, width, height)
             lq = _frames(clip, args.frames)
-    model = PSRTRecurrent.from_state_dict(state)
+    model = (
+        PSRTRecurrent.from_state_dict(read_checkpoint(args.weights))
+        if args.weights
+        else PSRTRecurrent()
+    )
     reference = Engine(model, device, "fp32", print).upscale(lq, 0, 0)[0].clamp(0, 1)
     print(f"{device}, {len(lq)} frames of {lq.shape[-1]}x{lq.shape[-2]}, against fp32")
     for precision in args.precisions:

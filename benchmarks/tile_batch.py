@@ -15,6 +15,7 @@ import time
 
 import torch
 
+from vsr_cli.bench import synchronize
 from vsr_cli.engine import Engine, pick_device
 from vsr_cli.models.psrt import PSRTRecurrent
 from vsr_cli.precision import PRECISIONS, resolve_precision
@@ -42,12 +43,10 @@ def main() -> None:
     best = dict.fromkeys(args.batches, float("inf"))
     for _ in range(args.repeats):
         for b, engine in engines.items():
-            if device.type == "cuda":
-                torch.cuda.synchronize(device)
+            synchronize(device)
             start = time.perf_counter()
             engine.upscale(lq, args.tile, args.overlap)
-            if device.type == "cuda":
-                torch.cuda.synchronize(device)
+            synchronize(device)
             best[b] = min(best[b], time.perf_counter() - start)
     first = args.batches[0]
     print(f"{device} {precision}, {args.frames} frames of {width}x{height}, tiles of {args.tile}")

@@ -91,7 +91,8 @@ def write_synthetic_clip(path: Path, frames: int, width: int, height: int) -> No
         out.mux(stream.encode(None))
 
 
-def _sync(device: torch.device) -> None:
+def synchronize(device: torch.device) -> None:
+    """Wait for queued GPU work, so that a timer read next measures it."""
     if device.type == "cuda":
         torch.cuda.synchronize(device)
 
@@ -104,16 +105,16 @@ class _Timing:
 
 def _time(engine: Engine, lq: torch.Tensor, tile: int, overlap: int, repeats: int) -> _Timing:
     device = engine.device
-    _sync(device)
+    synchronize(device)
     start = time.perf_counter()
     engine.upscale(lq, tile, overlap)
-    _sync(device)
+    synchronize(device)
     warmup = time.perf_counter() - start
     times = []
     for _ in range(repeats):
         start = time.perf_counter()
         engine.upscale(lq, tile, overlap)
-        _sync(device)
+        synchronize(device)
         times.append(time.perf_counter() - start)
     return _Timing(warmup, min(times) / len(lq))
 

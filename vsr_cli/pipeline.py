@@ -187,7 +187,6 @@ def _run(
     decoded = _Pipe(stop, QUEUE_FRAMES)
     encoded = _Pipe(stop, QUEUE_FRAMES)
     copy = writer.copied_streams
-    peak = 255 if reader.info.bit_depth <= 8 else 65535
     to_rgb = functools.partial(
         output_pixels,
         scale=options.scale,
@@ -198,8 +197,7 @@ def _run(
     def decode() -> None:
         for item in reader.media(copy):
             if isinstance(item, DecodedFrame):
-                lr = torch.from_numpy(item.rgb.astype(np.float32)).permute(2, 0, 1) / peak
-                decoded.put((lr, _Meta(item.pts, item.time, item.rotation)))
+                decoded.put((input_pixels(item.rgb), _Meta(item.pts, item.time, item.rotation)))
             else:
                 decoded.put(item)
         decoded.put(_END)
@@ -281,6 +279,12 @@ def _infer(
 def _items(pipe: _Pipe) -> Iterator[object]:
     while (item := pipe.get()) is not _END:
         yield item
+
+
+def input_pixels(rgb: np.ndarray) -> Tensor:
+    """(h, w, 3) uint8/uint16 as decoded -> (3, h, w) float32 in [0, 1], the model's input."""
+    peak = np.iinfo(rgb.dtype).max
+    return torch.from_numpy(rgb.astype(np.float32)).permute(2, 0, 1) / peak
 
 
 def output_pixels(frame: Tensor, scale: int, peak: int, size: tuple[int, int]) -> np.ndarray:

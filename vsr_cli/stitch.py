@@ -6,7 +6,6 @@ explained there); this module only accumulates and hands out finished frames.
 
 from __future__ import annotations
 
-import numpy as np
 import torch
 from torch import Tensor
 
@@ -25,12 +24,15 @@ class TileCanvas:
 
     def add(self, rows: Window, cols: Window, tile: Tensor) -> None:
         """``tile``: (t, 3, rows.size*scale, cols.size*scale) output of the model."""
-        wy = blend_weights(rows, self.height, self.fade, self.scale)
-        wx = blend_weights(cols, self.width, self.fade, self.scale)
-        weight = torch.from_numpy(np.outer(wy, wx)).to(tile.device)
+        # Only the two 1-D weight vectors cross to the device; the tile-sized weight image
+        # is their outer product there (it used to be built on the host for every tile).
+        wy, wx = (
+            torch.from_numpy(blend_weights(w, n, self.fade, self.scale)).to(tile.device)
+            for w, n in ((rows, self.height), (cols, self.width))
+        )
         s = self.scale
         self.pixels[..., rows.start * s : rows.stop * s, cols.start * s : cols.stop * s] += (
-            tile * weight
+            tile * torch.outer(wy, wx)
         )
 
 

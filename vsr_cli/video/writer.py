@@ -181,11 +181,12 @@ class VideoWriter:
             if stream.index == reader.video_stream.index:
                 continue
             codec = stream.codec_context.name if stream.codec_context else stream.type
+            dropped = (
+                f"dropped {stream.type} stream #{stream.index} ({codec}): "
+                f"{container} cannot hold it"
+            )
             if any(codec.startswith(p) for p in _LATE_REFUSALS.get(container, ())):
-                self._warn(
-                    f"dropped {stream.type} stream #{stream.index} ({codec}): "
-                    f"{container} cannot hold it"
-                )
+                self._warn(dropped)
                 continue
             try:
                 out = self._out.add_stream_from_template(stream)
@@ -193,10 +194,7 @@ class VideoWriter:
             except (ValueError, av.error.FFmpegError):
                 out, convert_to = self._add_converted_subtitles(stream, codec)
                 if out is None:
-                    self._warn(
-                        f"dropped {stream.type} stream #{stream.index} ({codec}): "
-                        f"{container} cannot hold it"
-                    )
+                    self._warn(dropped)
                     continue
                 self._warn(
                     f"converted subtitle stream #{stream.index} from {codec} to {convert_to}"
