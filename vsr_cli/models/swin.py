@@ -104,7 +104,10 @@ class WindowAttention(nn.Module):
             bias = bias.view(n, n, -1).permute(2, 0, 1).float()  # (heads, N, N)
             labels = _shift_labels(self.window, shift, classes).to(bias.device)
             apart = labels[:, None] != labels[None, :]
-            mask = (bias + apart * SHIFT_MASK_VALUE).unsqueeze(0).to(like.dtype).detach()
+            # Contiguous: CUDA's fused kernels need the mask's last dimension at stride 1,
+            # and the permuted table has stride ``heads`` (math fallback, ~6x slower).
+            mask = (bias + apart * SHIFT_MASK_VALUE).unsqueeze(0).to(like.dtype)
+            mask = mask.contiguous().detach()
             if not self.training:
                 self._masks[key] = mask
         return mask

@@ -1,0 +1,56 @@
+"""The authors' reference vectors on any device: fp32 within 1e-4, half precision by PSNR.
+
+    python benchmarks/golden_check.py --device cuda
+
+The test suite checks the same on the CPU; this runs it where users run the model
+(TF32 off for the fp32 comparison, so the check is of the function, not of TF32).
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+from pathlib import Path
+
+import torch
+from safetensors.torch import load_file
+
+from vsr_cli.engine import pick_device
+from vsr_cli.models.psrt import PSRTRecurrent
+from vsr_cli.precision import autocast
+
+GOLDEN = Path(__file__).resolve().parent.parent / "tests" / "data" / "golden"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--device", default="auto")
+    args = parser.parse_args()
+    device = pick_device(args.device)
+    torch.backends.cuda.matmul.allow_tf32 = False
+    torch.backends.cudnn.allow_tf32 = False
+    params = load_file(GOLDEN / "psrt_tiny_params_fp16.safetensors")
+    io = load_file(GOLDEN / "psrt_tiny_io.safetensors")
+    model = PSRTRecurrent.from_state_dict({k: v.float() for k, v in params.items()})
+    model = model.eval().to(device)
+    lq = (io["input_u8"].float() / 255).to(device)
+    expected = io["output"].to(device)
+    failed = False
+    for precision, limit in (("fp32", None), ("fp16", 55.0), ("bf16", 38.0)):
+        with torch.inference_mode(), autocast(device, precision):
+            out = model(lq).float()
+        diff = (out - expected).abs()
+        mse = diff.square().mean().item()
+        psnr = 10 * math.log10(1 / mse) if mse > 0 else math.inf
+        ok = diff.max().item() <= 1e-4 if limit is None else psnr >= limit
+        failed |= not ok
+        print(
+            f"{device} {precision}: max |diff| {diff.max().item():.1e}, PSNR {psnr:.1f} dB "
+            f"against the authors' fp32 output: {'ok' if ok else 'FAIL'}"
+        )
+    sys.exit(1 if failed else 0)
+
+
+if __name__ == "__main__":
+    main()
