@@ -5,33 +5,28 @@
         --upload vsr-cli/psrt-recurrent --tag v1.0      # needs HF_TOKEN with write access
 
 The converted file is checked to load and to compute exactly the same outputs
-as the original; its sha256 is printed for weights.toml.
+as the original; its sha256 is printed for weights.toml. vsr-cli converts a
+mirror's or Drive's .pth with the same function, so the same checkpoint gives
+the same sha256 whichever source it came from.
 """
 
 from __future__ import annotations
 
 import argparse
 import hashlib
-import json
 from dataclasses import asdict
 from pathlib import Path
 
 import torch
-from safetensors.torch import save_file
 
 from vsr_cli.models.psrt import PSRTRecurrent
-from vsr_cli.weights import read_checkpoint
+from vsr_cli.weights import read_checkpoint, write_safetensors
 
 
 def convert(source: Path, target: Path) -> str:
     """Write ``target`` and return its sha256; raises if it computes anything different."""
     original = PSRTRecurrent.from_state_dict(read_checkpoint(source)).eval()
-    state = {k: v.contiguous() for k, v in original.state_dict().items()}
-    save_file(
-        state,
-        target,
-        metadata={"config": json.dumps(asdict(original.config)), "converted_from": source.name},
-    )
+    write_safetensors(original, target, asdict(original.config))
     converted = PSRTRecurrent.from_state_dict(read_checkpoint(target)).eval()
     torch.manual_seed(0)
     clip = torch.rand(1, 3, 3, 64, 64)

@@ -18,18 +18,27 @@ import torch
 import typer
 from huggingface_hub.utils import disable_progress_bars
 from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    Progress,
+    TextColumn,
+    TimeRemainingColumn,
+    TransferSpeedColumn,
+)
 from rich.table import Table
 
 from vsr_cli.batch import collect, parse_shard, run_batch, take_shard
 from vsr_cli.bench import run_bench
 from vsr_cli.engine import Engine, pick_device
 from vsr_cli.errors import InputError, VsrError
-from vsr_cli.hub import cached_file, fetch, load_registry
+from vsr_cli.model_store import StoredModel, fetch, stored
 from vsr_cli.models.psrt import PSRTRecurrent
 from vsr_cli.pipeline import STDIO, UpscaleOptions, check_paths, upscale_video
 from vsr_cli.plan import MIN_TILE
 from vsr_cli.precision import PRECISIONS, resolve_precision
 from vsr_cli.progress import JsonReporter, Outcome, QuietReporter, Reporter, RichReporter
+from vsr_cli.registry import ModelEntry, load_registry
 from vsr_cli.video.reader import VideoReader, describe
 from vsr_cli.video.writer import EncodeSettings
 from vsr_cli.weights import read_checkpoint
@@ -284,11 +293,40 @@ def _engines(
 
 
 def _fetch(name: str | None, announce: bool) -> Path:
-    """A named model's weights, announcing a download before the Hub's own progress bar."""
+    """A named model's weights, downloaded on first use with a progress line and bar."""
     entry = load_registry().get(name)
-    if announce and cached_file(entry) is None and not os.environ.get("HF_HUB_OFFLINE"):
-        stderr.print(f"downloading model {entry.name} from {entry.repo_id}@{entry.revision}")
-    return fetch(entry)
+    return _download(entry, announce).path
+
+
+def _download(entry: ModelEntry, announce: bool) -> StoredModel:
+    """``fetch`` with each source tried announced and a byte-count bar on a terminal."""
+    if not announce:
+        return fetch(entry)
+    if not stderr.is_terminal:
+
+        def say(label: str) -> None:
+            stderr.print(f"downloading model {entry.name} from {label}", markup=False)
+
+        return fetch(entry, on_source=say)
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        DownloadColumn(),
+        TransferSpeedColumn(),
+        TimeRemainingColumn(),
+    )
+    with Progress(*columns, console=stderr, transient=True) as bar:
+        task = bar.add_task(entry.name, total=None)
+
+        def on_source(label: str) -> None:
+            bar.console.print(f"downloading model {entry.name} from {label}")
+            bar.reset(task, total=None)
+
+        return fetch(
+            entry,
+            progress=lambda done, total: bar.update(task, completed=done, total=total),
+            on_source=on_source,
+        )
 
 
 def _devices(spec: str) -> list[torch.device]:
@@ -338,17 +376,40 @@ vsr_app.command("upscale")(upscale)
 
 
 @vsr_app.command("models")
-def models() -> None:
-    """List the models of weights.toml, and whether each is downloaded."""
+def models(
+    json_output: Annotated[bool, typer.Option("--json", help="One JSON object on stdout.")] = False,
+) -> None:
+    """List the models of weights.toml: downloaded or not, from where, and their sha256."""
     with _errors_as_messages(QuietReporter(stderr)):
         registry = load_registry()
-        table = Table("name", "description", "scale", "cached", "size")
+        rows = []
         for entry in registry.models.values():
-            path = cached_file(entry)
-            size = f"{path.stat().st_size / 2**20:.1f} MiB" if path else "-"
-            name = entry.name + (" (default)" if entry.name == registry.default else "")
-            table.add_row(name, entry.description, f"x{entry.scale}", "yes" if path else "no", size)
-        Console().print(table)
+            found = stored(entry)
+            rows.append(
+                {
+                    "name": entry.name,
+                    "default": entry.name == registry.default,
+                    "description": entry.description,
+                    "scale": entry.scale,
+                    "cached": found is not None,
+                    "size": found.size if found else None,
+                    "source": found.source if found else None,
+                    "sha256": found.sha256 if found else None,
+                    "path": str(found.path) if found else None,
+                    "license": entry.license,
+                }
+            )
+    if json_output:
+        print(json.dumps({"default": registry.default, "models": rows}))
+        return
+    out = Console(highlight=False)
+    for row in rows:
+        name = row["name"] + (" (default)" if row["default"] else "")
+        state = f"cached, {row['size'] / 2**20:.1f} MiB" if row["cached"] else "not downloaded"
+        out.print(f"{name}  x{row['scale']}  {state}", markup=False)
+        out.print(f"  {row['description']}", markup=False)
+        if row["cached"]:
+            out.print(f"  from {row['source']}\n  sha256 {row['sha256']}", markup=False)
 
 
 @vsr_app.command("download")
@@ -356,12 +417,17 @@ def download(
     name: Annotated[str | None, typer.Argument(show_default="the default model")] = None,
     all_models: Annotated[bool, typer.Option("--all", help="Every model of weights.toml.")] = False,
 ) -> None:
-    """Fetch model weights into the Hugging Face cache, for machines that go offline later."""
+    """Fetch model weights into the local cache, for machines that go offline later."""
     with _errors_as_messages(QuietReporter(stderr)):
         registry = load_registry()
         entries = list(registry.models.values()) if all_models else [registry.get(name)]
         for entry in entries:
-            stderr.print(f"{entry.name}: {fetch(entry)}")
+            found = _download(entry, announce=True)
+            stderr.print(
+                f"{entry.name}: {found.size / 2**20:.1f} MiB from {found.source}, "
+                f"sha256 {found.sha256}\n  {found.path}",
+                markup=False,
+            )
 
 
 @vsr_app.command("info")

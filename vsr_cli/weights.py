@@ -1,18 +1,22 @@
 """Reading weights files: the authors' ``.pth`` checkpoints and our ``.safetensors``.
 
 A weights file never runs code: ``.pth`` goes through ``torch.load(weights_only=True)``.
+Written weights are always safetensors, in one canonical form, so converting the
+same checkpoint anywhere gives the same bytes (and the same sha256).
 """
 
 from __future__ import annotations
 
+import json
+import os
 import pickle
 from collections.abc import Mapping
 from pathlib import Path
 
 import torch
 from safetensors import SafetensorError
-from safetensors.torch import load_file
-from torch import Tensor
+from safetensors.torch import load_file, save_file
+from torch import Tensor, nn
 
 from vsr_cli.errors import CheckpointError
 
@@ -76,3 +80,12 @@ def read_checkpoint(path: str | Path) -> dict[str, Tensor]:
         return canonical_state_dict(_load_raw(path))
     except CheckpointError as e:
         raise CheckpointError(f"{path}: {e}") from None
+
+
+def write_safetensors(model: nn.Module, target: Path, config: object) -> None:
+    """``model``'s state dict (buffers included) as ``target``, written under a temporary
+    name and renamed, so a partial file never sits under the final name."""
+    state = {k: v.detach().contiguous() for k, v in model.state_dict().items()}
+    partial = target.with_name(target.name + ".tmp")
+    save_file(state, partial, metadata={"config": json.dumps(config)})
+    os.replace(partial, target)

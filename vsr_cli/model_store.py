@@ -1,0 +1,147 @@
+"""Named models on disk: find them cached, or download, check, convert and record them once.
+
+Whatever the source, a model ends up as one ``.safetensors`` file that loads as
+a PSRT-recurrent with every tensor accounted for: the Hub's file stays in the
+standard Hugging Face cache, a mirror's or Drive's checkpoint is converted into
+``<HF cache root>/vsr-cli/<model>/`` (beside the Hub cache, so ``HF_HOME`` and
+``HF_HUB_CACHE`` move both). A small record beside it keeps where it came from
+and its sha256, so later runs, and ``HF_HUB_OFFLINE=1``, make no request.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from huggingface_hub import constants, try_to_load_from_cache
+
+from vsr_cli.errors import CheckpointError, WeightsError
+from vsr_cli.models.psrt import PSRTRecurrent
+from vsr_cli.registry import ModelEntry
+from vsr_cli.sources import HubSource, Progress, SourceFailed, SourceMissing, sources_for
+from vsr_cli.weights import read_checkpoint, write_safetensors
+
+
+@dataclass(frozen=True)
+class StoredModel:
+    """A model's weights on disk, and where they came from."""
+
+    path: Path
+    sha256: str
+    source: str
+    size: int
+
+
+def store_dir(entry: ModelEntry) -> Path:
+    return Path(constants.HF_HUB_CACHE).parent / "vsr-cli" / entry.name
+
+
+def _record_file(entry: ModelEntry) -> Path:
+    return store_dir(entry) / "record.json"
+
+
+def offline() -> bool:
+    return os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes", "on")
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def stored(entry: ModelEntry) -> StoredModel | None:
+    """The model's weights if a download completed before (no network)."""
+    try:
+        record = json.loads(_record_file(entry).read_text(encoding="utf-8"))
+        found = StoredModel(
+            Path(record["path"]), record["sha256"], record["source"], record["size"]
+        )
+        if found.path.is_file() and found.path.stat().st_size == found.size:
+            if not entry.sha256 or found.sha256 == entry.sha256.lower():
+                return found
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    hub_file = try_to_load_from_cache(entry.repo_id, entry.filename, revision=entry.revision)
+    if isinstance(hub_file, str):
+        try:
+            return _install(entry, Path(hub_file), HubSource(entry).label)
+        except SourceFailed:
+            return None
+    return None
+
+
+def fetch(
+    entry: ModelEntry,
+    progress: Progress | None = None,
+    on_source: Callable[[str], None] | None = None,
+) -> StoredModel:
+    """The model's verified weights, downloading them from the first source that delivers."""
+    found = stored(entry)
+    if found:
+        return found
+    if offline():
+        raise WeightsError(
+            f"model {entry.name} is not cached and HF_HUB_OFFLINE is set: run "
+            f"`vsr download {entry.name}` while online, or pass --weights PATH"
+        )
+    workdir = store_dir(entry)
+    workdir.mkdir(parents=True, exist_ok=True)
+    tried = []
+    for source in sources_for(entry):
+        if on_source:
+            on_source(source.label)
+        try:
+            return _install(entry, source.fetch(workdir, progress), source.label)
+        except (SourceMissing, SourceFailed) as e:
+            tried.append(f"{source.label}: {e}")
+    raise WeightsError(
+        f"could not download model {entry.name} ({'; '.join(tried) or 'no source listed'}); "
+        f"{entry.manual_hint}"
+    )
+
+
+def _install(entry: ModelEntry, download: Path, source: str) -> StoredModel:
+    """Check that ``download`` is this model and record it; a mirror's or Drive's file is
+    converted to safetensors first. A file that fails is deleted, never kept."""
+    in_hub_cache = Path(constants.HF_HUB_CACHE) in download.parents
+    try:
+        model = PSRTRecurrent.from_state_dict(read_checkpoint(download))  # strict
+    except CheckpointError as e:
+        _remove(download)
+        raise SourceFailed(f"not usable weights ({e}); removed it") from None
+    if in_hub_cache:
+        final = download
+    else:
+        final = store_dir(entry) / entry.filename
+        write_safetensors(model, final, asdict(model.config))
+        _remove(download)
+    digest = sha256_of(final)
+    if entry.sha256 and digest != entry.sha256.lower():
+        _remove(final)
+        raise SourceFailed(
+            f"failed verification: expected sha256 {entry.sha256}, got {digest}; removed it"
+        )
+    found = StoredModel(final, digest, source, final.stat().st_size)
+    record = _record_file(entry)
+    record.parent.mkdir(parents=True, exist_ok=True)
+    partial = record.with_suffix(".tmp")
+    partial.write_text(
+        json.dumps(asdict(found) | {"path": str(final), "fetched": time.time()}), encoding="utf-8"
+    )
+    partial.replace(record)
+    return found
+
+
+def _remove(path: Path) -> None:
+    """Delete a file, and the blob behind it when it is a Hub cache link."""
+    blob = path.resolve()
+    path.unlink(missing_ok=True)
+    blob.unlink(missing_ok=True)

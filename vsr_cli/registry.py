@@ -1,0 +1,102 @@
+"""The model table, ``weights.toml``: each named model and the places its weights can come from.
+
+Scripts read and write this table, so its keys are an interface: ``repo_id``,
+``filename``, ``revision``, ``sha256`` (of the ``.safetensors`` file vsr-cli
+stores), ``mirrors`` (URLs of the same checkpoint), ``drive_id``,
+``drive_folder`` and ``drive_name`` (the authors' Google Drive).
+``VSR_WEIGHTS_TOML`` points vsr-cli at another table of the same form.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass, fields
+from importlib import resources
+from pathlib import Path
+
+from vsr_cli.errors import WeightsError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+ENV_TABLE = "VSR_WEIGHTS_TOML"
+
+
+@dataclass(frozen=True)
+class ModelEntry:
+    """One ``[models.NAME]`` table of weights.toml."""
+
+    name: str
+    description: str
+    repo_id: str
+    filename: str
+    revision: str
+    sha256: str = ""
+    mirrors: tuple[str, ...] = ()
+    drive_id: str = ""
+    drive_folder: str = ""
+    drive_name: str = ""
+    architecture: str = "psrt-recurrent"
+    scale: int = 4
+    training_data: str = ""
+    degradation: str = ""
+    license: str = ""
+    source: str = ""
+    paper: str = ""
+
+    @property
+    def manual_hint(self) -> str:
+        """What a user can do when no source delivers."""
+        where = f" from {self.source}" if self.source else ""
+        name = f" ({self.drive_name})" if self.drive_name else ""
+        return f"download the authors' file{name}{where} and pass it with --weights PATH"
+
+
+@dataclass(frozen=True)
+class Registry:
+    default: str
+    models: dict[str, ModelEntry]
+
+    def get(self, name: str | None) -> ModelEntry:
+        name = name or self.default
+        if name not in self.models:
+            raise WeightsError(f"unknown model {name!r}; known: {', '.join(self.models)}")
+        return self.models[name]
+
+
+def _entry(name: str, table: dict) -> ModelEntry:
+    missing = {"description", "repo_id", "filename", "revision"} - table.keys()
+    if missing:
+        raise WeightsError(f"model {name!r} in weights.toml lacks {', '.join(sorted(missing))}")
+    mirrors = table.get("mirrors", [])
+    if not isinstance(mirrors, list) or not all(
+        isinstance(url, str) and url.startswith(("https://", "http://")) for url in mirrors
+    ):
+        raise WeightsError(f"model {name!r} in weights.toml: mirrors must be a list of URLs")
+    known = {f.name for f in fields(ModelEntry)} - {"name", "mirrors"}
+    return ModelEntry(
+        name=name, mirrors=tuple(mirrors), **{k: v for k, v in table.items() if k in known}
+    )
+
+
+def load_registry() -> Registry:
+    """weights.toml from ``$VSR_WEIGHTS_TOML``, else the copy inside the package."""
+    override = os.environ.get(ENV_TABLE)
+    try:
+        if override:
+            text = Path(override).read_text(encoding="utf-8")
+        else:
+            text = resources.files("vsr_cli").joinpath("weights.toml").read_text(encoding="utf-8")
+        table = tomllib.loads(text)
+    except (OSError, tomllib.TOMLDecodeError) as e:
+        raise WeightsError(
+            f"cannot read the model table {override or 'weights.toml'}: {e}"
+        ) from None
+    models = {name: _entry(name, entry) for name, entry in table.get("models", {}).items()}
+    default = table.get("default", next(iter(models), ""))
+    if default not in models:
+        raise WeightsError(f"weights.toml: default model {default!r} is not in its [models]")
+    return Registry(default, models)
