@@ -101,3 +101,15 @@ def test_bench_refuses_an_unknown_precision_before_running():
     )
     assert result.returncode == 2
     assert "Traceback" not in result.stderr and "--precision" in result.stderr
+
+
+def test_attention_masks_are_laid_out_for_the_fused_gpu_kernels(golden_model, golden_io):
+    """CUDA's fused attention kernels take an additive mask only with its last dimension
+    at stride 1; a permuted view sent the released model down the math path on an H200
+    (2.3x slower end to end). The cached masks must be contiguous in q's dtype."""
+    lq = golden_io["input_u8"].float() / 255
+    with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16):
+        golden_model(lq)
+    masks = [m for mod in golden_model.modules() for m in getattr(mod, "_masks", {}).values()]
+    assert masks
+    assert all(m.is_contiguous() and m.dtype == torch.bfloat16 for m in masks)
