@@ -144,7 +144,7 @@ def stages(args: argparse.Namespace) -> None:
         ):
             start = time.perf_counter()
             for frame, rgb in zip(frames, rgbs):
-                writer.write_frame(rgb, frame.pts, frame.time, 0)
+                writer.write_frame(rgb, frame.pts, frame.time)
             writer.finish()
             encode = (time.perf_counter() - start) / len(frames)
     print(f"clip            {len(frames)} frames of {width}x{height} -> {size[0]}x{size[1]}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import sys
@@ -118,12 +119,24 @@ def test_usage_errors_exit_2(tmp_path, golden_checkpoint, args):
     assert not (tmp_path / "out.mkv").exists()
 
 
-def test_unknown_encoder(tmp_path, golden_checkpoint):
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        (["--codec", "nosuchcodec"], "--codec: unknown video encoder 'nosuchcodec'"),
+        (["--preset", "nosuch"], "--preset: 'nosuch': libx264 refused it (invalid preset"),
+        (["--codec", "libx265", "--preset", "nosuch"], "--preset: 'nosuch': libx265 refused it"),
+        (["--pix-fmt", "nv99"], "--pix-fmt: libx264 cannot encode nv99"),
+    ],
+)
+def test_bad_encoder_options_are_usage_errors_before_any_work(tmp_path, options, message):
+    """Checked before the weights are even looked for (none are reachable here: no
+    --weights, and the Hub endpoint refuses), so a typo costs a second, not the model's
+    hours. The error names the option, with the encoder's own reason."""
     clip = make_clip(tmp_path / "in.mkv", audio=False, subtitle=None)
-    result = vsr_upscale(
-        clip.path, tmp_path / "out.mkv", "--weights", golden_checkpoint, "--codec", "nosuchcodec"
-    )
-    _assert_one_line_error(result, "nosuchcodec")
+    env = {k: v for k, v in os.environ.items() if k != "VSR_DEBUG"}
+    env |= {"HF_HUB_OFFLINE": "1", "HF_HOME": str(tmp_path / "hf")}
+    result = vsr_upscale(clip.path, tmp_path / "out.mkv", *options, env=env)
+    _assert_one_line_error(result, message, code=2)
     assert _nothing_written(tmp_path, "in.mkv")
 
 

@@ -7,9 +7,11 @@ output file or temporary file is left. ``VSR_DEBUG=1`` shows tracebacks.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
+import sys
 from dataclasses import asdict
 from pathlib import Path
 from typing import Annotated
@@ -31,7 +33,7 @@ from rich.table import Table
 from vsr_cli.batch import collect, parse_shard, run_batch, take_shard
 from vsr_cli.bench import run_bench
 from vsr_cli.engine import Engine, pick_device
-from vsr_cli.errors import InputError, VsrError
+from vsr_cli.errors import EncoderOptionError, InputError, VsrError
 from vsr_cli.model_store import StoredModel, fetch, stored
 from vsr_cli.models.psrt import PSRTRecurrent
 from vsr_cli.pipeline import STDIO, UpscaleOptions, check_paths, upscale_video
@@ -39,13 +41,13 @@ from vsr_cli.plan import MIN_TILE
 from vsr_cli.precision import PRECISIONS, resolve_precision
 from vsr_cli.progress import JsonReporter, Outcome, QuietReporter, Reporter, RichReporter
 from vsr_cli.registry import ModelEntry, load_registry
-from vsr_cli.video.reader import VideoReader, describe
-from vsr_cli.video.writer import EncodeSettings
+from vsr_cli.video.reader import DEINTERLACE_MODES, VideoReader, describe
+from vsr_cli.video.writer import EncodeSettings, check_encoder
 from vsr_cli.weights import read_checkpoint
 
 stderr = Console(stderr=True, highlight=False, soft_wrap=True)
 
-EXIT_FAILED, EXIT_INTERRUPTED, EXIT_TERMINATED = 1, 130, 143  # usage errors: 2, from Typer
+EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED, EXIT_TERMINATED = 1, 2, 130, 143
 
 
 class _Terminated(KeyboardInterrupt):
@@ -59,6 +61,12 @@ def _on_sigterm(signum: int, frame: object) -> None:
 def _tile_size(value: int | None) -> int | None:
     if value is not None and 0 < value < MIN_TILE:
         raise typer.BadParameter(f"tiles must be 0 (whole frame) or at least {MIN_TILE} px")
+    return value
+
+
+def _choice(value: str, choices: tuple[str, ...]) -> str:
+    if value not in choices:
+        raise typer.BadParameter(f"choose one of {', '.join(choices)}")
     return value
 
 
@@ -129,7 +137,19 @@ Chunk = Annotated[
 ]
 ChunkOverlap = Annotated[int, typer.Option(min=0, help="Context frames on each side of a chunk.")]
 Codec = Annotated[
-    str, typer.Option(help="Video encoder (libx264, libx265, libsvtav1, libvpx-vp9, ffv1, ...).")
+    str | None,
+    typer.Option(
+        show_default="libx264; libvpx-vp9 for .webm, gif for .gif",
+        help="Video encoder (libx264, libx265, libsvtav1, libvpx-vp9, ffv1, ...).",
+    ),
+]
+Deinterlace = Annotated[
+    str,
+    typer.Option(
+        callback=lambda v: _choice(v, DEINTERLACE_MODES),
+        help="auto: bwdif when the input is interlaced; frame: always, one frame per frame; "
+        "field: one frame per field (double rate); off.",
+    ),
 ]
 Crf = Annotated[int | None, typer.Option(help="Encoder quality (lower is better).")]
 Preset = Annotated[str | None, typer.Option(help="Encoder preset.")]
@@ -185,12 +205,13 @@ def upscale(
     tile_batch: TileBatch = 1,
     chunk: Chunk = None,
     chunk_overlap: ChunkOverlap = 4,
-    codec: Codec = "libx264",
+    codec: Codec = None,
     crf: Crf = None,
     preset: Preset = None,
     pix_fmt: PixFmt = None,
     encoder_opt: EncoderOpt = None,
     container_format: Format = None,
+    deinterlace: Deinterlace = "auto",
     recursive: Recursive = False,
     ext: Ext = None,
     skip_existing: SkipExisting = False,
@@ -214,6 +235,7 @@ def upscale(
         chunk=chunk,
         chunk_overlap=chunk_overlap,
         encode=EncodeSettings(codec, crf, preset, pix_fmt, _encoder_options(encoder_opt or [])),
+        deinterlace=deinterlace,
         overwrite=overwrite,
     )
     single = len(inputs) == 1 and not inputs[0].is_dir() and not output.is_dir()
@@ -226,6 +248,8 @@ def upscale(
             check_paths(inputs[0], output, overwrite)
             if inputs[0] != STDIO and not inputs[0].exists():
                 raise InputError(f"{inputs[0]}: no such file")
+        suffix = ext if not single else output.suffix
+        check_encoder(options.encode, container_format or (suffix or "").lstrip(".").lower())
         engines = _engines(
             device, precision, weights, model, reporter, json_events, compile, tile_batch
         )
@@ -356,7 +380,13 @@ class _errors_as_messages:
             message = "terminated" if terminated else "interrupted"
             self.reporter.outcome(Outcome("", "failed", message=message))
             raise typer.Exit(EXIT_TERMINATED if terminated else EXIT_INTERRUPTED)
-        if isinstance(exc, VsrError):
+        if isinstance(exc, EncoderOptionError):  # a usage error, found before any work
+            self.reporter.outcome(Outcome("", "failed", message=str(exc)))
+            raise typer.Exit(EXIT_USAGE)
+        if isinstance(exc, BrokenPipeError):
+            _silence_stdout()
+            message = "the output pipe was closed before the video was complete"
+        elif isinstance(exc, VsrError):
             message = str(exc)
         elif isinstance(exc, MemoryError | torch.OutOfMemoryError):
             message = "out of memory even with the smallest tiles; try a smaller --chunk"
@@ -536,15 +566,37 @@ def bench_command(
     Console().print(table)
 
 
+def _silence_stdout() -> None:
+    """After the reader of stdout went away: point it at /dev/null, so that Python's own
+    flush at exit does not print a traceback about the broken pipe."""
+    with contextlib.suppress(OSError, ValueError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+
+
+def _run_app(app: typer.Typer, prog_name: str) -> None:
+    """Run a Typer app; with ``--json``, usage errors too become one JSON line on stderr."""
+    signal.signal(signal.SIGTERM, _on_sigterm)
+    if "--json" not in sys.argv[1:]:
+        app(prog_name=prog_name)
+        return
+    try:
+        code = app(prog_name=prog_name, standalone_mode=False)
+    except Exception as e:  # Typer's (vendored Click's) usage errors carry an exit code
+        if not hasattr(e, "format_message"):
+            raise
+        JsonReporter().outcome(Outcome("", "failed", message=e.format_message()))
+        code = getattr(e, "exit_code", EXIT_USAGE)
+    raise SystemExit(code if isinstance(code, int) else 0)
+
+
 def upscale_main() -> None:
     """Entry point of ``vsr-upscale``."""
-    signal.signal(signal.SIGTERM, _on_sigterm)
     app = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
     app.command()(upscale)
-    app(prog_name="vsr-upscale")
+    _run_app(app, "vsr-upscale")
 
 
 def vsr_main() -> None:
     """Entry point of ``vsr``."""
-    signal.signal(signal.SIGTERM, _on_sigterm)
-    vsr_app(prog_name="vsr")
+    _run_app(vsr_app, "vsr")

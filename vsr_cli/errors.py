@@ -23,3 +23,11 @@ class OutputError(VsrError):
 
 class WeightsError(VsrError):
     """A model that can't be found, downloaded or verified."""
+
+
+class EncoderOptionError(OutputError):
+    """An encoder option the encoder refuses: a usage error that names the option."""
+
+    def __init__(self, option: str, message: str) -> None:
+        super().__init__(f"{option}: {message}")
+        self.option = option

@@ -42,6 +42,7 @@ class UpscaleOptions:
     chunk: int | None = None  # frames; 0: whole clip; None: from free memory
     chunk_overlap: int = 4
     encode: EncodeSettings = field(default_factory=EncodeSettings)
+    deinterlace: str = "auto"  # auto (when the input is interlaced), off, frame, field
     overwrite: bool = False
 
 
@@ -55,7 +56,6 @@ class Result:
 class _Meta:
     pts: int
     time: float
-    rotation: int
 
 
 _END = object()
@@ -138,7 +138,14 @@ def upscale_video(
     name = "stdin" if src == STDIO else str(src)
     source = sys.stdin.buffer if src == STDIO else src
     target = sys.stdout.buffer if dst == STDIO else dst
-    with VideoReader(source, name) as reader:
+
+    def warn(message: str) -> None:
+        reporter.warn(message, name)
+
+    with VideoReader(source, name, warn) as reader:
+        done = reader.deinterlace(options.deinterlace)
+        if done:
+            warn(done)
         info = reader.info
         tile, chunk = options.tile, options.chunk
         if tile is None or chunk is None:
@@ -152,10 +159,6 @@ def upscale_video(
             tile = auto_tile if tile is None else tile
             chunk = auto_chunk if chunk is None else chunk
         size = (info.width * options.scale, info.height * options.scale)
-
-        def warn(message: str) -> None:
-            reporter.warn(message, name)
-
         with VideoWriter(target, reader, options.encode, size, warn, container_format) as writer:
             reporter.start(name, info.frame_count)
             try:
@@ -197,7 +200,7 @@ def _run(
     def decode() -> None:
         for item in reader.media(copy):
             if isinstance(item, DecodedFrame):
-                decoded.put((input_pixels(item.rgb), _Meta(item.pts, item.time, item.rotation)))
+                decoded.put((input_pixels(item.rgb), _Meta(item.pts, item.time)))
             else:
                 decoded.put(item)
         decoded.put(_END)
@@ -208,7 +211,7 @@ def _run(
                 writer.mux_packet(item)
             else:
                 rgb, meta = item
-                writer.write_frame(rgb, meta.pts, meta.time, meta.rotation)
+                writer.write_frame(rgb, meta.pts, meta.time)
                 advance(1)
         writer.finish()
 

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from typing import Protocol, TextIO
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -75,19 +76,20 @@ class QuietReporter:
 
     def warn(self, message: str, file: str | None = None) -> None:
         where = f"{file}: " if file else ""
-        self.console.print(f"[yellow]warning:[/] {where}{message}", highlight=False)
+        self.console.print(f"[yellow]warning:[/] {escape(where + message)}", highlight=False)
 
     def outcome(self, outcome: Outcome) -> None:
         if outcome.status == "failed":
-            self.console.print(f"[red]error:[/] {outcome.message}", highlight=False)
+            self.console.print(f"[red]error:[/] {escape(outcome.message)}", highlight=False)
 
     def summary(self, outcomes: list[Outcome]) -> None:
         table = Table("file", "frames", "time", "result", title="vsr-upscale batch")
         for o in outcomes:
-            result = {"done": "[green]done[/]", "skipped": f"skipped ({o.message})"}.get(
-                o.status, f"[red]failed[/]: {o.message}"
+            message = escape(o.message or "")
+            result = {"done": "[green]done[/]", "skipped": f"skipped ({message})"}.get(
+                o.status, f"[red]failed[/]: {message}"
             )
-            table.add_row(o.file, str(o.frames or "-"), f"{o.seconds:.1f} s", result)
+            table.add_row(escape(o.file), str(o.frames or "-"), f"{o.seconds:.1f} s", result)
         self.console.print(table)
 
 
@@ -110,7 +112,7 @@ class RichReporter(QuietReporter):
     def start(self, file: str, total: int | None) -> None:
         if not self._tasks:
             self._progress.start()
-        self._tasks[file] = self._progress.add_task(file, total=total, fps="-")
+        self._tasks[file] = self._progress.add_task(escape(file), total=total, fps="-")
 
     def advance(self, file: str, frames: int) -> None:
         task_id = self._tasks[file]

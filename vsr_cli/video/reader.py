@@ -7,9 +7,10 @@ and range (see ``color``). Every failure becomes an ``InputError`` with one line
 
 from __future__ import annotations
 
+import itertools
 import re
-from collections.abc import Iterator
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass, field, replace
 from fractions import Fraction
 from pathlib import Path
 from typing import BinaryIO
@@ -42,7 +43,7 @@ class VideoInfo:
     bit_depth: int
     time_base: Fraction
     average_rate: Fraction | None
-    frame_count: int | None  # counted from packets where the input can be read twice
+    frame_count: int | None  # estimated from packets where the input can be read twice
     duration: float | None  # of the video stream, seconds, where the container says
     color: ColorSpec
     streams: tuple[StreamInfo, ...] = field(default=())
@@ -53,12 +54,17 @@ class DecodedFrame:
     rgb: np.ndarray  # (h, w, 3) uint8 or uint16
     pts: int
     time: float
-    rotation: int
+
+
+DEINTERLACE_MODES = ("auto", "off", "frame", "field")
 
 
 def _open(source: str | Path | BinaryIO, name: str) -> av.container.InputContainer:
+    """Tags that are not UTF-8 (old AVI, MPEG-PS) are read with replacement characters
+    rather than refusing the file; ``genpts`` fills in the timestamps that AVI and
+    MPEG-PS leave out of packets."""
     try:
-        return av.open(source, "r")
+        return av.open(source, "r", metadata_errors="replace", options={"fflags": "+genpts"})
     except FileNotFoundError:
         raise InputError(f"{name}: no such file") from None
     except IsADirectoryError:
@@ -66,11 +72,16 @@ def _open(source: str | Path | BinaryIO, name: str) -> av.container.InputContain
     except PermissionError:
         raise InputError(f"{name}: permission denied") from None
     except av.error.FFmpegError as e:
-        raise InputError(f"{name}: not a video PyAV can read ({_reason(e)})") from None
+        raise InputError(f"{name}: not a video PyAV can read ({ffmpeg_reason(e)})") from None
 
 
-def _reason(e: Exception) -> str:
-    text = getattr(e, "strerror", None) or str(e)
+def ffmpeg_reason(e: Exception) -> str:
+    """FFmpeg's own words for an error: its last log line where PyAV kept one."""
+    text = str(e)
+    logged = re.search(r"last error log: \[[^\]]*\]\s*(.+)$", text, re.S)
+    if logged:
+        return logged[1].strip().rstrip(".")
+    text = getattr(e, "strerror", None) or text
     return re.sub(r"^\[Errno -?\d+\]\s*", "", text).strip().rstrip(".")
 
 
@@ -83,32 +94,144 @@ def _stream_duration(stream: av.video.stream.VideoStream) -> float | None:
     return int(m[1]) * 3600 + int(m[2]) * 60 + float(m[3]) if m else None
 
 
-def _count_frames(path: str | Path) -> int | None:
-    """Video packets with a payload: as many as decoded frames, without decoding."""
+def _count_frames(path: str | Path, index: int) -> int | None:
+    """Video packets with a payload that the decoder keeps (an edit list of a trimmed MP4
+    marks the ones before the cut as discarded): an estimate of the frames, for progress."""
     try:
-        with av.open(path) as container:
-            stream = container.streams.video[0]
-            return sum(1 for p in container.demux(stream) if p.size)
+        with av.open(path, metadata_errors="replace") as container:
+            stream = container.streams[index]
+            return sum(1 for p in container.demux(stream) if p.size and not p.is_discard)
     except av.error.FFmpegError:
         return None
 
 
-class VideoReader:
-    """An open input; use as a context manager."""
+_ATTACHED_PIC = av.stream.Disposition.attached_pic
 
-    def __init__(self, source: str | Path | BinaryIO, name: str | None = None) -> None:
+
+def pick_video_stream(
+    container: av.container.InputContainer,
+) -> av.video.stream.VideoStream | None:
+    """The main video stream: never cover art (an attached picture is a video stream too)."""
+    moving = [s for s in container.streams.video if not s.disposition & _ATTACHED_PIC]
+    if not moving:
+        return None
+    best = container.streams.best("video")
+    return best if best in moving else moving[0]
+
+
+class _Deinterlacer:
+    """FFmpeg's ``bwdif`` on decoded frames: it needs the next frame to finish one, so
+    frames come out one behind, and ``flush`` returns the last."""
+
+    def __init__(
+        self, stream: av.video.stream.VideoStream, per_field: bool, only_flagged: bool
+    ) -> None:
+        self._graph = av.filter.Graph()
+        source = self._graph.add_buffer(template=stream)
+        mode = "send_field" if per_field else "send_frame"
+        deint = "interlaced" if only_flagged else "all"
+        bwdif = self._graph.add("bwdif", f"mode={mode}:parity=auto:deint={deint}")
+        sink = self._graph.add("buffersink")
+        source.link_to(bwdif)
+        bwdif.link_to(sink)
+        self._graph.configure()
+        self._per_field = per_field
+
+    def push(self, frame: av.VideoFrame | None) -> list[av.VideoFrame]:
+        self._graph.push(frame)
+        out = []
+        while True:
+            try:
+                out.append(self._graph.pull())
+            except (av.error.BlockingIOError, av.error.EOFError):
+                return out
+
+    def flush(self) -> list[av.VideoFrame]:
+        return self.push(None)
+
+
+class VideoReader:
+    """An open input whose first frame has been decoded; use as a context manager.
+
+    Decoding the first frame at once proves the file decodes before any model work,
+    and tells what only frames carry: rotation and interlacing.
+    """
+
+    def __init__(
+        self,
+        source: str | Path | BinaryIO,
+        name: str | None = None,
+        warn: Callable[[str], None] = lambda message: None,
+    ) -> None:
         self.name = name or str(source)
+        self._warn = warn
         self._container = _open(source, self.name)
         try:
-            if not self._container.streams.video:
-                raise NoVideoStreamError(f"{self.name}: no video stream")
-            self._video = self._container.streams.video[0]
+            video = pick_video_stream(self._container)
+            if video is None:
+                art = " (only cover art)" if self._container.streams.video else ""
+                raise NoVideoStreamError(f"{self.name}: no video stream{art}")
+            self._video = video
             self.info = self._probe(source)
+            self.decoded = 0
+            self._last_time: float | None = None
+            self._resized = False
+            self._fields: _Deinterlacer | None = None
+            self._raw = self._demux()
+            self._ahead: list[av.VideoFrame | av.Packet] = []
+            self.first = self._prime()
         except BaseException:
             self._container.close()
             raise
-        self.decoded = 0
-        self._last_time: float | None = None
+
+    def _demux(self) -> Iterator[av.VideoFrame | av.Packet]:
+        """Decoded video frames and every other stream's packets, in demux order."""
+        try:
+            for packet in self._container.demux():
+                if packet.stream.index != self._video.index:
+                    if packet.dts is not None:
+                        yield packet
+                    continue
+                yield from packet.decode()
+        except av.error.FFmpegError as e:
+            raise InputError(
+                f"{self.name}: decoding failed after {self.decoded} frames ({ffmpeg_reason(e)})"
+            ) from None
+
+    def _prime(self) -> av.VideoFrame:
+        """Read up to the first decoded frame, keeping what was read for ``media``."""
+        for item in self._raw:
+            self._ahead.append(item)
+            if isinstance(item, av.VideoFrame):
+                return item
+        raise InputError(f"{self.name}: no frame could be decoded")
+
+    @property
+    def interlaced(self) -> bool:
+        return bool(self.first.interlaced_frame)
+
+    def deinterlace(self, mode: str) -> str | None:
+        """Set up deinterlacing (``auto``: when the first frame is interlaced) and say what
+        was done, for a warning. ``field`` makes one frame of each field, doubling the
+        frame rate (and halving the time base) as players do."""
+        if mode == "off" or (mode == "auto" and not self.interlaced):
+            return None
+        per_field = mode == "field"
+        self._fields = _Deinterlacer(self._video, per_field, only_flagged=mode == "auto")
+        if per_field:
+            rate = self.info.average_rate
+            self.info = replace(
+                self.info,
+                time_base=self.info.time_base / 2,
+                average_rate=rate * 2 if rate else None,
+            )
+        field_order = str(self._video.codec_context.field_order or "")
+        order = {"bb": "bottom field first", "bt": "bottom field first"}.get(
+            field_order, "top field first"
+        )
+        what = "one frame per field (twice the frame rate)" if per_field else "one frame per frame"
+        source = "interlaced" if self.interlaced else "treated as interlaced"
+        return f"input is {source} ({order}): deinterlaced with bwdif, {what}"
 
     def _probe(self, source: str | Path | BinaryIO) -> VideoInfo:
         c = self._container
@@ -138,7 +261,7 @@ class VideoReader:
             bit_depth=depth,
             time_base=v.time_base,
             average_rate=v.average_rate,
-            frame_count=(v.frames or _count_frames(source)) if seekable else None,
+            frame_count=_count_frames(source, v.index) if seekable else None,
             duration=_stream_duration(v),
             color=ColorSpec.of_stream(
                 int(cc.colorspace),
@@ -178,33 +301,39 @@ class VideoReader:
 
     def media(self, copy: set[int]) -> Iterator[DecodedFrame | av.Packet]:
         """Decoded video frames and the packets of the ``copy`` streams, in demux order."""
-        streams = [self._video, *(s for s in self._container.streams if s.index in copy)]
-        try:
-            for packet in self._container.demux(streams):
-                if packet.stream.index != self._video.index:
-                    if packet.dts is not None:
-                        yield packet
-                    continue
-                for frame in packet.decode():
-                    pts, seconds = self._timestamp(frame)
-                    self.decoded += 1
-                    self._last_time = seconds
-                    yield DecodedFrame(self._to_rgb(frame), pts, seconds, frame.rotation)
-        except av.error.FFmpegError as e:
-            raise InputError(
-                f"{self.name}: decoding failed after {self.decoded} frames ({_reason(e)})"
-            ) from None
+        items = itertools.chain(self._ahead, self._raw)
+        self._ahead = []
+        for item in items:
+            if isinstance(item, av.Packet):
+                if item.stream.index in copy:
+                    yield item
+                continue
+            for frame in self._fields.push(item) if self._fields else (item,):
+                yield self._decoded(frame)
+        for frame in self._fields.flush() if self._fields else ():
+            yield self._decoded(frame)
         self._check_complete()
 
+    def _decoded(self, frame: av.VideoFrame) -> DecodedFrame:
+        if (frame.width, frame.height) != (self.info.width, self.info.height):
+            if not self._resized:  # as ffmpeg does: the first size is the output's
+                self._warn(
+                    f"the frame size changes mid-stream ({frame.width}x{frame.height} after "
+                    f"{self.info.width}x{self.info.height}); later frames are resized to the first"
+                )
+                self._resized = True
+            frame = frame.reformat(self.info.width, self.info.height, interpolation="BICUBIC")
+        pts, seconds = self._timestamp(frame)
+        self.decoded += 1
+        self._last_time = seconds
+        return DecodedFrame(self._to_rgb(frame), pts, seconds)
+
     def _check_complete(self) -> None:
-        """A clip that ends early must not pass for a shorter video."""
-        expected = self.info.frame_count
+        """A clip that ends well before the end its container states must not pass for a
+        shorter video. Frame counts are no evidence (edit lists, open GOPs, fields): only
+        decoding errors and the stated duration are."""
         if self.decoded == 0:
             raise InputError(f"{self.name}: no frame could be decoded")
-        if expected and self.decoded < expected:
-            raise InputError(
-                f"{self.name}: only {self.decoded} of {expected} frames could be decoded"
-            )
         rate, duration, last = self.info.average_rate, self.info.duration, self._last_time
         if rate and duration and last is not None:
             start = (
@@ -230,9 +359,9 @@ class VideoReader:
 
 
 def describe(reader: VideoReader) -> dict:
-    """Plain facts about an open input, for ``vsr info`` (decodes one frame for the rotation)."""
+    """Plain facts about an open input, for ``vsr info`` (rotation and interlacing from its
+    first frame)."""
     info = reader.info
-    first = next(reader.container.decode(reader.video_stream), None)
     return {
         "file": info.name,
         "container": info.container,
@@ -249,6 +378,8 @@ def describe(reader: VideoReader) -> dict:
         "color_range": info.color.range,
         "color_primaries": info.color.primaries,
         "color_transfer": info.color.transfer,
-        "rotation": first.rotation if first is not None else 0,
+        "rotation": reader.first.rotation,
+        "interlaced": reader.interlaced,
+        "sample_aspect_ratio": str(reader.video_stream.codec_context.sample_aspect_ratio or 1),
         "streams": [asdict(s) for s in info.streams],
     }

@@ -5,9 +5,15 @@
   encoder left at 1/rate snaps pts to a grid).
 - Colour: RGB is converted to the output pix_fmt with the matrix and range the
   input was read with, and the stream is tagged with them.
-- Other streams are copied packet for packet; subtitles a container refuses
-  are converted between SubRip and mov_text where possible; whatever can't be
-  kept is named in a warning.
+- Other streams (audio, subtitles, data, timecode, cover art) are copied
+  packet for packet. Whether the output container takes each one is tried on
+  a scratch file first, so a refusal is a warning with FFmpeg's reason at the
+  start, never a failure at the end; subtitles a container refuses are
+  converted between SubRip and mov_text where possible.
+- The header, with the encoder opened, is written when the writer is made:
+  anything FFmpeg refuses is known before the model has run.
+- Geometry: the sample aspect ratio is kept (anamorphic DVD video keeps its
+  display shape: both axes grow by the same factor).
 - The file is written under a temporary name beside the output and renamed
   when complete; on any failure the temporary file is removed.
 """
@@ -15,11 +21,14 @@
 from __future__ import annotations
 
 import contextlib
+import io
 import os
 import re
+import sys
+import tempfile
 import uuid
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
@@ -29,28 +38,113 @@ import av
 import numpy as np
 from av.video.reformatter import VideoReformatter
 
-from vsr_cli.errors import OutputError
+from vsr_cli.errors import EncoderOptionError, OutputError
 from vsr_cli.video.color import EXACT, ColorSpec
-from vsr_cli.video.reader import VideoReader
+from vsr_cli.video.reader import VideoReader, ffmpeg_reason
+
+_ATTACHED_PIC = av.stream.Disposition.attached_pic
 
 # Tags the muxer writes itself; copying the input's would be wrong for the output.
 _STALE_TAG = re.compile(r"^(DURATION|ENCODER|encoder|NUMBER_OF_.*|_STATISTICS_.*|BPS.*)$")
 _TEXT_SUBTITLES = {"subrip", "srt", "mov_text", "text"}
 # Refused only when the file is closed (field notes), so decided up front.
-_LATE_REFUSALS = {"mp4": ("pcm_",)}
+_LATE_REFUSALS = {"mp4": ("pcm_",), "mov": ()}
+# Encoders a container implies when --codec is not given, as ffmpeg picks them.
+_CONTAINER_CODECS = {"webm": "libvpx-vp9", "gif": "gif", "apng": "apng"}
+_QUICKTIME_KEYS = "com.apple.quicktime."
 
 
 @dataclass(frozen=True)
 class EncodeSettings:
-    codec: str = "libx264"
+    codec: str | None = None  # None: what the output container implies (libx264 mostly)
     crf: int | None = None
     preset: str | None = None
     pix_fmt: str | None = None  # None: the input's format where the encoder takes it
     options: dict[str, str] = field(default_factory=dict)
 
 
+def default_codec(container: str) -> str:
+    """The encoder ``ffmpeg`` would pick for a container: VP9 for WebM, GIF for GIF."""
+    return _CONTAINER_CODECS.get(container, "libx264")
+
+
+def encoder_options(settings: EncodeSettings, codec: str) -> dict[str, str]:
+    options = dict(settings.options)
+    if settings.crf is not None:
+        options.setdefault("crf", str(settings.crf))
+    if settings.preset is not None:
+        options.setdefault("preset", settings.preset)
+    if codec == "libx265":
+        options.setdefault("x265-params", "log-level=error")  # x265 prints to stderr
+    return options
+
+
+@contextlib.contextmanager
+def _native_stderr() -> Iterator[list[str]]:
+    """Collect what encoder libraries print straight to the process's stderr (x264 and
+    x265 do, bypassing FFmpeg's log), so it becomes the reason in one error line instead
+    of stray lines that would also break ``--json``."""
+    lines: list[str] = []
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as sink:
+        os.dup2(sink.fileno(), 2)
+        try:
+            yield lines
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            sink.seek(0)
+            lines += sink.read().decode("utf-8", "replace").splitlines()
+
+
+def _open_encoder(codec: str, pix_fmt: str, options: dict[str, str]) -> str | None:
+    """None if ``codec`` opens with ``options`` on a small frame, else its reason."""
+    with _native_stderr() as printed:
+        try:
+            cc = av.CodecContext.create(codec, "w")
+            cc.width, cc.height, cc.pix_fmt = 64, 64, pix_fmt
+            cc.time_base = Fraction(1, 25)
+            cc.options = dict(options)
+            cc.open()
+            failure = None
+        except (av.error.FFmpegError, ValueError) as e:
+            failure = e
+    if failure is None:
+        return None
+    said = [re.sub(r"^\S+ \[(error|warning)\]:\s*", "", line) for line in printed if line.strip()]
+    return said[-1] if said else ffmpeg_reason(failure)
+
+
+def check_encoder(settings: EncodeSettings, container: str) -> None:
+    """Open the encoder with the user's options before any work, so a bad ``--preset``
+    costs a second, not the model's hours; the error names the option at fault."""
+    codec = settings.codec or default_codec(container)
+    try:
+        formats = [f.name for f in av.codec.Codec(codec, "w").video_formats or ()]
+    except (av.error.FFmpegError, ValueError):
+        raise EncoderOptionError("--codec", f"unknown video encoder {codec!r}") from None
+    if settings.pix_fmt and formats and settings.pix_fmt not in formats:
+        raise EncoderOptionError(
+            "--pix-fmt", f"{codec} cannot encode {settings.pix_fmt}; it takes {', '.join(formats)}"
+        )
+    pix_fmt = settings.pix_fmt or ("yuv420p" if "yuv420p" in formats else formats[0])
+    options = encoder_options(settings, codec)
+    if _open_encoder(codec, pix_fmt, options) is None:
+        return
+    flags = {"crf": "--crf", "preset": "--preset"}
+    for key, value in options.items():
+        reason = _open_encoder(codec, pix_fmt, {key: value})
+        if reason is not None:
+            option = flags.get(key, "--encoder-opt")
+            shown = value if option != "--encoder-opt" else f"{key}={value}"
+            raise EncoderOptionError(option, f"{shown!r}: {codec} refused it ({reason})")
+    raise EncoderOptionError("--encoder-opt", f"{codec} refused these options together")
+
+
 def choose_pix_fmt(codec: str, source_pix_fmt: str, source_depth: int, wanted: str | None) -> str:
-    """The requested pix_fmt, else the source's, else 4:2:0 at the source's bit depth."""
+    """The requested pix_fmt, else the source's, else the same chroma and depth without the
+    alpha plane (ProRes 4444 stays 4:4:4 10-bit), else 4:2:0 at the source's bit depth."""
     try:
         formats = [f.name for f in av.codec.Codec(codec, "w").video_formats or ()]
     except (av.error.FFmpegError, ValueError):
@@ -61,10 +155,17 @@ def choose_pix_fmt(codec: str, source_pix_fmt: str, source_depth: int, wanted: s
         return wanted
     if not formats or source_pix_fmt in formats:
         return source_pix_fmt
+    opaque = source_pix_fmt.replace("yuva", "yuv", 1).replace("rgba", "rgb", 1)
+    if opaque in formats:
+        return opaque
     deep = [f for f in ("yuv420p10le", "yuv420p12le", "yuv420p16le") if f in formats]
     if source_depth > 8 and deep:
         return deep[0]
     return "yuv420p" if "yuv420p" in formats else formats[0]
+
+
+def has_alpha(pix_fmt: str) -> bool:
+    return any(c.is_alpha for c in av.VideoFormat(pix_fmt).components)
 
 
 def _text_of(payload: bytes, codec: str) -> str:
@@ -108,29 +209,49 @@ class VideoWriter:
                 self._tmp = target.with_name(
                     f".{target.stem}.{uuid.uuid4().hex[:8]}.part{target.suffix}"
                 )
-                self._out = av.open(str(self._tmp), "w", format=container_format)
+                self._out = av.open(
+                str(self._tmp), "w", format=container_format, metadata_errors="replace"
+            )
             else:
                 if not container_format:
                     raise OutputError("writing to a stream needs --format (e.g. matroska)")
                 self._out = av.open(
                     target, "w", format=container_format, options=_stream_options(container_format)
                 )
-        except (av.error.FFmpegError, ValueError) as e:
+        except PermissionError:
+            raise OutputError(f"{self.name}: permission denied (cannot write there)") from None
+        except OSError as e:
+            if self._tmp is not None:
+                self._tmp.unlink(missing_ok=True)
+            raise OutputError(f"{self.name}: cannot create the file ({ffmpeg_reason(e)})") from None
+        except ValueError as e:
             if self._tmp is not None:
                 self._tmp.unlink(missing_ok=True)
             raise OutputError(f"{self.name}: cannot write this container ({e})") from None
         self._pending: deque[av.Packet] = deque()
-        self._started = False
         try:
             self._video = self._add_video(reader, settings, size)
             self._copies: dict[int, tuple[av.stream.Stream, str | None]] = {}
             self._add_copies(reader)
-            self._out.metadata.update(_fresh_tags(reader.container.metadata))
+            tags = _fresh_tags(reader.container.metadata)
+            self._out.metadata.update(tags)
+            if self._container in ("mp4", "mov") and any(
+                k.startswith(_QUICKTIME_KEYS) for k in tags
+            ):  # Apple's make/model/location keys are kept only as mdta keys
+                self._out.options = {**self._out.options, "movflags": "use_metadata_tags"}
             with contextlib.suppress(AttributeError, av.error.FFmpegError, ValueError):
                 self._out.set_chapters(reader.container.chapters())
+            self._start()
         except BaseException:
             self.abort()
             raise
+
+    def _start(self) -> None:
+        """Open the encoder and write the header now: a refusal costs seconds, not hours."""
+        try:
+            self._out.start_encoding()
+        except (av.error.FFmpegError, ValueError, OSError) as e:
+            raise OutputError(f"{self.name}: cannot start the file ({ffmpeg_reason(e)})") from None
 
     @property
     def copied_streams(self) -> set[int]:
@@ -139,18 +260,17 @@ class VideoWriter:
 
     def _add_video(self, reader: VideoReader, settings: EncodeSettings, size: tuple[int, int]):
         info = reader.info
-        pix_fmt = choose_pix_fmt(settings.codec, info.pix_fmt, info.bit_depth, settings.pix_fmt)
-        options = dict(settings.options)
-        if settings.crf is not None:
-            options.setdefault("crf", str(settings.crf))
-        if settings.preset is not None:
-            options.setdefault("preset", settings.preset)
-        if settings.codec == "libx265":
-            options.setdefault("x265-params", "log-level=error")  # x265 prints to stderr
+        self._container = self._out.format.name.split(",")[0]
+        codec = settings.codec or default_codec(self._container)
+        pix_fmt = choose_pix_fmt(codec, info.pix_fmt, info.bit_depth, settings.pix_fmt)
+        if has_alpha(info.pix_fmt) and not has_alpha(pix_fmt):
+            self._warn(f"the alpha plane is dropped: {codec} as {pix_fmt} has none")
+        options = encoder_options(settings, codec)
         try:
-            stream = self._out.add_stream(settings.codec, rate=info.average_rate or Fraction(25))
+            stream = self._out.add_stream(codec, rate=info.average_rate or Fraction(25))
         except (av.error.FFmpegError, ValueError) as e:
-            raise OutputError(f"cannot encode with {settings.codec!r} ({e})") from None
+            hint = "" if settings.codec else "; choose an encoder with --codec"
+            raise OutputError(f"{self.name}: cannot encode with {codec!r} ({e}){hint}") from None
         self.size = _fit_to_chroma(size, pix_fmt)
         if self.size != size:
             self._warn(
@@ -168,6 +288,11 @@ class VideoWriter:
         cc.color_primaries = self._color.primaries
         cc.color_trc = self._color.transfer
         cc.options = options
+        if reader.first.rotation:
+            stream.set_display_rotation(reader.first.rotation)
+        sar = reader.video_stream.codec_context.sample_aspect_ratio
+        if sar and sar != 1:  # both axes grow alike, so the pixel shape is the same
+            cc.sample_aspect_ratio = sar
         stream.metadata.update(_fresh_tags(reader.video_stream.metadata))
         # Frames arrive as 16-bit RGB when the output keeps more than 8 bits.
         self.rgb_depth = 16 if av.VideoFormat(pix_fmt).components[0].bits > 8 else 8
@@ -176,25 +301,25 @@ class VideoWriter:
         return stream
 
     def _add_copies(self, reader: VideoReader) -> None:
-        container = self._out.format.name.split(",")[0]
+        container = self._container
         for stream in reader.container.streams:
             if stream.index == reader.video_stream.index:
                 continue
             codec = stream.codec_context.name if stream.codec_context else stream.type
-            dropped = (
-                f"dropped {stream.type} stream #{stream.index} ({codec}): "
-                f"{container} cannot hold it"
-            )
-            if any(codec.startswith(p) for p in _LATE_REFUSALS.get(container, ())):
-                self._warn(dropped)
-                continue
-            try:
+            kind = "cover art" if stream.disposition & _ATTACHED_PIC else f"{stream.type} stream"
+            late = any(codec.startswith(p) for p in _LATE_REFUSALS.get(container, ()))
+            refusal = "refused when the file is closed" if late else self._refusal(stream)
+            if refusal is None:
                 out = self._out.add_stream_from_template(stream)
+                out.disposition = stream.disposition
                 convert_to = None
-            except (ValueError, av.error.FFmpegError):
-                out, convert_to = self._add_converted_subtitles(stream, codec)
+            else:
+                out, convert_to = (None, None) if late else self._add_converted_subtitles(stream)
                 if out is None:
-                    self._warn(dropped)
+                    self._warn(
+                        f"dropped {kind} #{stream.index} ({codec}): {container} cannot hold "
+                        f"it ({refusal})"
+                    )
                     continue
                 self._warn(
                     f"converted subtitle stream #{stream.index} from {codec} to {convert_to}"
@@ -202,7 +327,27 @@ class VideoWriter:
             out.metadata.update(_fresh_tags(stream.metadata))
             self._copies[stream.index] = (out, convert_to)
 
-    def _add_converted_subtitles(self, stream, codec: str):
+    def _refusal(self, stream: av.stream.Stream) -> str | None:
+        """Whether this container takes a copy of ``stream``, tried on a scratch file with
+        the same video stream beside it (a timecode track needs one): None, or FFmpeg's
+        reason. Deciding it here, not when the real header is written, keeps one refused
+        stream from costing the whole file."""
+        video = self._video
+        try:
+            with av.open(io.BytesIO(), "w", format=self._container) as probe:
+                stand_in = probe.add_stream(video.codec_context.name, rate=video.average_rate)
+                stand_in.width, stand_in.height = video.width, video.height
+                stand_in.pix_fmt = video.pix_fmt
+                stand_in.time_base = video.time_base
+                copy = probe.add_stream_from_template(stream)
+                copy.disposition = stream.disposition
+                probe.start_encoding()
+        except (av.error.FFmpegError, ValueError, OSError) as e:
+            return ffmpeg_reason(e)
+        return None
+
+    def _add_converted_subtitles(self, stream):
+        codec = stream.codec_context.name if stream.codec_context else ""
         if stream.type != "subtitle" or codec not in _TEXT_SUBTITLES:
             return None, None
         for target in ("mov_text", "subrip"):
@@ -249,14 +394,8 @@ class VideoWriter:
         except av.error.FFmpegError as e:
             raise OutputError(f"{self.name}: writing failed ({e})") from None
 
-    def write_frame(
-        self, rgb: np.ndarray, pts: int | None, time: float | None, rotation: int
-    ) -> None:
+    def write_frame(self, rgb: np.ndarray, pts: int | None, time: float | None) -> None:
         """Encode one output frame, keeping the input frame's timestamp."""
-        if not self._started:
-            if rotation:
-                self._video.set_display_rotation(rotation)
-            self._started = True
         self._flush_pending(time)
         frame = av.VideoFrame.from_ndarray(rgb, format=self._rgb_format)
         frame = self._reformatter.reformat(
