@@ -238,7 +238,7 @@ def upscale(
         deinterlace=deinterlace,
         overwrite=overwrite,
     )
-    single = len(inputs) == 1 and not inputs[0].is_dir() and not output.is_dir()
+    single = len(inputs) == 1 and not _is_dir(inputs[0]) and not _is_dir(output)
     if not single and (STDIO in inputs or output == STDIO):
         raise typer.BadParameter("stdin/stdout (-) take one input and one output")
     if output == STDIO and not container_format:
@@ -269,6 +269,14 @@ def upscale(
         reporter.summary(outcomes)
         if any(o.status == "failed" for o in outcomes):
             raise typer.Exit(EXIT_FAILED)
+
+
+def _is_dir(path: Path) -> bool:
+    """A name too long for the file system is no folder (and is refused later, in one line)."""
+    try:
+        return path.is_dir()
+    except OSError:
+        return False
 
 
 def _shard(text: str | None) -> tuple[int, int] | None:

@@ -8,6 +8,7 @@ the clip is: only the frames of the chunk in hand (plus its overlap) are held.
 from __future__ import annotations
 
 import functools
+import os
 import queue
 import sys
 import threading
@@ -114,14 +115,26 @@ def check_paths(src: Path, dst: Path, overwrite: bool) -> None:
     """Refuse what would lose data: writing over the input, or over a file without -y."""
     if dst == STDIO:
         return
+    if not dst.parent.is_dir():
+        raise OutputError(f"{dst.parent}: no such folder")
+    limit = _name_max(dst.parent)
+    if len(os.fsencode(dst.name)) > limit:
+        raise OutputError(f"{dst.name[:40]}...: file name longer than {limit} bytes")
     if dst.exists() and src.exists() and dst.resolve() == src.resolve():
         raise OutputError(f"{dst}: the output is the input")
     if dst.is_dir():
         raise OutputError(f"{dst}: is a folder")
     if dst.exists() and not overwrite:
         raise OutputError(f"{dst}: exists; pass --overwrite (-y) to replace it")
-    if not dst.parent.is_dir():
-        raise OutputError(f"{dst.parent}: no such folder")
+    if not os.access(dst.parent, os.W_OK):
+        raise OutputError(f"{dst.parent}: permission denied (cannot write there)")
+
+
+def _name_max(folder: Path) -> int:
+    try:
+        return os.pathconf(folder, "PC_NAME_MAX")
+    except (OSError, ValueError):
+        return 255
 
 
 def upscale_video(

@@ -20,6 +20,11 @@ import numpy as np
 
 from vsr_cli.errors import InputError, NoVideoStreamError
 from vsr_cli.video.color import EXACT, ColorSpec
+from vsr_cli.video.hdr import HdrMetadata
+
+# Containers whose timestamps are a frame index at a constant rate: their decoded frames
+# carry reordered (B-frame) or missing pts, so frames are numbered in display order.
+_INDEXED_CONTAINERS = {"avi"}
 
 
 @dataclass(frozen=True)
@@ -180,6 +185,9 @@ class VideoReader:
             self._raw = self._demux()
             self._ahead: list[av.VideoFrame | av.Packet] = []
             self.first = self._prime()
+            # The first frame's size is the video's: a stream's header may state a later one.
+            self.info = replace(self.info, width=self.first.width, height=self.first.height)
+            self.hdr = HdrMetadata.of_frame(self.first)
         except BaseException:
             self._container.close()
             raise
@@ -292,9 +300,10 @@ class VideoReader:
         )
 
     def _timestamp(self, frame: av.VideoFrame) -> tuple[int, float]:
-        """The frame's pts and time; raw streams (.h264, .y4m pipes) carry none, so they are
-        numbered at the stream's frame rate (25 fps if it states none)."""
-        if frame.pts is not None:
+        """The frame's pts and time; raw streams (.h264, .y4m pipes) carry none and AVI
+        carries the coded order's, so those are numbered at the stream's frame rate (25 fps
+        if it states none)."""
+        if frame.pts is not None and self.info.container not in _INDEXED_CONTAINERS:
             return frame.pts, float(frame.time)
         seconds = self.decoded / float(self.info.average_rate or 25)
         return round(seconds / self.info.time_base), seconds

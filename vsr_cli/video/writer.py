@@ -46,7 +46,7 @@ _ATTACHED_PIC = av.stream.Disposition.attached_pic
 
 # Tags the muxer writes itself; copying the input's would be wrong for the output.
 _STALE_TAG = re.compile(r"^(DURATION|ENCODER|encoder|NUMBER_OF_.*|_STATISTICS_.*|BPS.*)$")
-_TEXT_SUBTITLES = {"subrip", "srt", "mov_text", "text"}
+_TEXT_SUBTITLES = {"subrip", "srt", "mov_text", "text", "ass", "ssa"}
 # Refused only when the file is closed (field notes), so decided up front.
 _LATE_REFUSALS = {"mp4": ("pcm_",), "mov": ()}
 # Encoders a container implies when --codec is not given, as ffmpeg picks them.
@@ -143,8 +143,8 @@ def check_encoder(settings: EncodeSettings, container: str) -> None:
 
 
 def choose_pix_fmt(codec: str, source_pix_fmt: str, source_depth: int, wanted: str | None) -> str:
-    """The requested pix_fmt, else the source's, else the same chroma and depth without the
-    alpha plane (ProRes 4444 stays 4:4:4 10-bit), else 4:2:0 at the source's bit depth."""
+    """The requested pix_fmt, else the source's, else the same chroma subsampling without
+    an alpha plane at the nearest depth, else 4:2:0 at the source's bit depth."""
     try:
         formats = [f.name for f in av.codec.Codec(codec, "w").video_formats or ()]
     except (av.error.FFmpegError, ValueError):
@@ -155,13 +155,33 @@ def choose_pix_fmt(codec: str, source_pix_fmt: str, source_depth: int, wanted: s
         return wanted
     if not formats or source_pix_fmt in formats:
         return source_pix_fmt
-    opaque = source_pix_fmt.replace("yuva", "yuv", 1).replace("rgba", "rgb", 1)
-    if opaque in formats:
-        return opaque
+    source = av.VideoFormat(source_pix_fmt)
+    same_chroma = [
+        f
+        for f in formats
+        if not has_alpha(f)
+        and not av.VideoFormat(f).is_rgb
+        and f.startswith("yuv")
+        and _chroma(av.VideoFormat(f)) == _chroma(source)
+    ]
+    # Same chroma subsampling without the alpha plane (ProRes 4444 stays 4:4:4), at the
+    # source's depth or the nearest the encoder has.
+    if same_chroma and not source.is_rgb:
+        return min(
+            same_chroma, key=lambda f: (_depth(f) < source_depth, abs(_depth(f) - source_depth))
+        )
     deep = [f for f in ("yuv420p10le", "yuv420p12le", "yuv420p16le") if f in formats]
     if source_depth > 8 and deep:
         return deep[0]
     return "yuv420p" if "yuv420p" in formats else formats[0]
+
+
+def _chroma(fmt: av.VideoFormat) -> tuple[int, int]:
+    return fmt.chroma_width(1024), fmt.chroma_height(1024)
+
+
+def _depth(pix_fmt: str) -> int:
+    return max(c.bits for c in av.VideoFormat(pix_fmt).components)
 
 
 def has_alpha(pix_fmt: str) -> bool:
@@ -172,7 +192,12 @@ def _text_of(payload: bytes, codec: str) -> str:
     if codec == "mov_text":  # 16-bit big-endian length, then UTF-8 text, then style boxes
         size = int.from_bytes(payload[:2], "big")
         return payload[2 : 2 + size].decode("utf-8", "replace")
-    return payload.decode("utf-8", "replace")
+    text = payload.decode("utf-8", "replace")
+    if codec in ("ass", "ssa"):  # ReadOrder, Layer, Style, Name, margins, Effect, then Text
+        text = text.split(",", 8)[-1]
+        text = re.sub(r"\{[^}]*\}", "", text)  # override tags: {\i1}, {\pos(...)}
+        text = text.replace("\\N", "\n").replace("\\n", "\n").replace("\\h", " ")
+    return text
 
 
 def _subtitle_payload(text: str, codec: str) -> bytes:
@@ -202,21 +227,33 @@ class VideoWriter:
         self._warn = warn
         self._tmp: Path | None = None
         self._target = target
+        options = (
+            {"movflags": "use_metadata_tags"}  # Apple's make/model/location keys need mdta
+            if any(k.startswith(_QUICKTIME_KEYS) for k in reader.container.metadata)
+            else {}
+        )
         try:
             if isinstance(target, Path):
-                # Hidden, unique, and with the output's extension: FFmpeg picks the container
-                # from it as ffmpeg would.
+                # Hidden, unique, short, and with the output's extension: FFmpeg picks the
+                # container from it as ffmpeg would.
                 self._tmp = target.with_name(
-                    f".{target.stem}.{uuid.uuid4().hex[:8]}.part{target.suffix}"
+                    f".{target.stem[:40]}.{uuid.uuid4().hex[:8]}.part{target.suffix}"
                 )
                 self._out = av.open(
-                str(self._tmp), "w", format=container_format, metadata_errors="replace"
-            )
+                    str(self._tmp),
+                    "w",
+                    format=container_format,
+                    options=options,
+                    metadata_errors="replace",
+                )
             else:
                 if not container_format:
                     raise OutputError("writing to a stream needs --format (e.g. matroska)")
                 self._out = av.open(
-                    target, "w", format=container_format, options=_stream_options(container_format)
+                    target,
+                    "w",
+                    format=container_format,
+                    options=options | _stream_options(container_format),
                 )
         except PermissionError:
             raise OutputError(f"{self.name}: permission denied (cannot write there)") from None
@@ -233,12 +270,7 @@ class VideoWriter:
             self._video = self._add_video(reader, settings, size)
             self._copies: dict[int, tuple[av.stream.Stream, str | None]] = {}
             self._add_copies(reader)
-            tags = _fresh_tags(reader.container.metadata)
-            self._out.metadata.update(tags)
-            if self._container in ("mp4", "mov") and any(
-                k.startswith(_QUICKTIME_KEYS) for k in tags
-            ):  # Apple's make/model/location keys are kept only as mdta keys
-                self._out.options = {**self._out.options, "movflags": "use_metadata_tags"}
+            self._out.metadata.update(_fresh_tags(reader.container.metadata))
             with contextlib.suppress(AttributeError, av.error.FFmpegError, ValueError):
                 self._out.set_chapters(reader.container.chapters())
             self._start()
@@ -265,7 +297,7 @@ class VideoWriter:
         pix_fmt = choose_pix_fmt(codec, info.pix_fmt, info.bit_depth, settings.pix_fmt)
         if has_alpha(info.pix_fmt) and not has_alpha(pix_fmt):
             self._warn(f"the alpha plane is dropped: {codec} as {pix_fmt} has none")
-        options = encoder_options(settings, codec)
+        options = encoder_options(settings, codec) | self._hdr_options(reader, codec, settings)
         try:
             stream = self._out.add_stream(codec, rate=info.average_rate or Fraction(25))
         except (av.error.FFmpegError, ValueError) as e:
@@ -300,10 +332,29 @@ class VideoWriter:
         self._reformatter = VideoReformatter()
         return stream
 
+    def _hdr_options(
+        self, reader: VideoReader, codec: str, settings: EncodeSettings
+    ) -> dict[str, str]:
+        """HDR10 mastering display and light levels, as the encoders that take them want."""
+        hdr = reader.hdr
+        if hdr is None:
+            return {}
+        own = {"libx265": ("x265-params", hdr.x265_params()),
+               "libsvtav1": ("svtav1-params", hdr.svtav1_params())}.get(codec)  # fmt: skip
+        if own is None:
+            self._warn(
+                f"the HDR mastering-display and light-level metadata is not written by {codec}"
+                " (use --codec libx265 or libsvtav1); the colour tags are kept"
+            )
+            return {}
+        key, params = own
+        base = encoder_options(settings, codec).get(key)
+        return {key: ":".join(p for p in (base, params) if p)}
+
     def _add_copies(self, reader: VideoReader) -> None:
         container = self._container
         for stream in reader.container.streams:
-            if stream.index == reader.video_stream.index:
+            if stream.index == reader.video_stream.index or not _worth_copying(stream):
                 continue
             codec = stream.codec_context.name if stream.codec_context else stream.type
             kind = "cover art" if stream.disposition & _ATTACHED_PIC else f"{stream.type} stream"
@@ -436,7 +487,8 @@ class VideoWriter:
         with contextlib.suppress(Exception):
             self._out.close()
         if self._tmp is not None:
-            self._tmp.unlink(missing_ok=True)
+            with contextlib.suppress(OSError):
+                self._tmp.unlink(missing_ok=True)
 
     def __enter__(self) -> VideoWriter:
         return self
@@ -444,6 +496,15 @@ class VideoWriter:
     def __exit__(self, exc_type, *_: object) -> None:
         if exc_type is not None or self._tmp is not None:
             self.abort()
+
+
+def _worth_copying(stream: av.stream.Stream) -> bool:
+    """Not the streams the demuxer itself sets aside (MP4's chapter text track: chapters are
+    copied as chapters), nor a timecode track, whose ``timecode`` tag the video stream
+    carries and the MOV/MP4 muxers turn back into a track (as ffmpeg does)."""
+    if stream.discard == av.stream.Discard.all:
+        return False
+    return not (stream.type == "data" and "timecode" in stream.metadata)
 
 
 def _stream_options(container_format: str) -> dict[str, str]:

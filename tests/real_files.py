@@ -1,0 +1,638 @@
+"""Tiny files shaped like the ones people really feed an upscaler, made with the ffmpeg CLI.
+
+Each ``make_X(dir)`` writes one small file (64 px minimum side, at most 12 frames, under a
+second) into ``dir`` and returns its path. They need the ``ffmpeg`` command-line tool on
+PATH (``apt-get install ffmpeg``) and fail loudly without it. PyAV is not used to make them,
+on purpose: these files should carry what ffmpeg's muxers and encoders really write.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import struct
+import subprocess
+from pathlib import Path
+
+SIZE = "64x64"
+RATE = 25
+FRAMES = 12  # 0.48 s at 25 fps
+SECONDS = FRAMES / RATE
+
+
+def ffmpeg(*args: str | bytes | Path) -> None:
+    """Run ``ffmpeg -y ARGS`` quietly; raise with ffmpeg's own message when it fails."""
+    exe = shutil.which("ffmpeg")
+    if exe is None:
+        raise RuntimeError("the ffmpeg command-line tool is needed to make these files")
+    cmd = [exe, "-hide_banner", "-nostdin", "-loglevel", "error", "-y"]
+    cmd += [a if isinstance(a, bytes) else str(a) for a in args]
+    result = subprocess.run(cmd, capture_output=True)
+    if result.returncode != 0:
+        shown = " ".join(os.fsdecode(a) for a in cmd)
+        message = result.stderr.decode("utf-8", "replace").strip()
+        raise RuntimeError(f"{shown}\nfailed ({result.returncode}): {message}")
+
+
+def _video(size: str = SIZE, rate: int = RATE, seconds: float = SECONDS) -> list[str]:
+    """A moving test pattern (lavfi testsrc2) as input."""
+    return ["-f", "lavfi", "-i", f"testsrc2=size={size}:rate={rate}:duration={seconds}"]
+
+
+def _audio(seconds: float = SECONDS, rate: int = 48000) -> list[str]:
+    return ["-f", "lavfi", "-i", f"sine=frequency=440:sample_rate={rate}:duration={seconds}"]
+
+
+X264 = ["-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p"]
+
+
+# 1 -------------------------------------------------------------------------------------
+def make_edit_list_mp4(dir: Path) -> Path:
+    """An MP4 cut with stream copy (``ffmpeg -ss 0.2 -i a.mp4 -t 0.2 -c copy b.mp4``) as
+    people trim clips without re-encoding: the cut starts between keyframes, so the file
+    keeps the GOP's earlier packets and an edit list tells players to skip them;
+    ``stream.frames`` counts those packets, though the decoder discards their frames."""
+    source = dir / "edit_list_source.mp4"
+    # One keyframe, B-frames: the cut cannot start on a keyframe.
+    ffmpeg(
+        *_video(seconds=0.6),
+        "-c:v",
+        "libx264",
+        "-preset",
+        "medium",
+        "-bf",
+        "3",
+        "-g",
+        "250",
+        "-pix_fmt",
+        "yuv420p",
+        source,
+    )
+    out = dir / "edit_list.mp4"
+    ffmpeg("-ss", "0.2", "-i", source, "-t", "0.2", "-c", "copy", out)
+    source.unlink()
+    return out
+
+
+# 2 -------------------------------------------------------------------------------------
+def make_phone_mov(dir: Path) -> Path:
+    """An iPhone-style .mov: H.264 + AAC, a timecode (tmcd) data track, and Apple's
+    QuickTime metadata keys (make, model, ISO 6709 location) in the ``mdta`` key list."""
+    out = dir / "IMG_0001.MOV"
+    ffmpeg(
+        *_video(),
+        *_audio(seconds=SECONDS, rate=44100),
+        *X264,
+        "-c:a",
+        "aac",
+        "-timecode",
+        "01:02:03:04",
+        "-metadata",
+        "com.apple.quicktime.make=Apple",
+        "-metadata",
+        "com.apple.quicktime.model=iPhone 12",
+        "-metadata",
+        "com.apple.quicktime.software=16.1",
+        "-metadata",
+        "com.apple.quicktime.location.ISO6709=+48.8584+002.2945+035.000/",
+        "-metadata",
+        "com.apple.quicktime.creationdate=2023-05-01T12:00:00+0200",
+        "-movflags",
+        "use_metadata_tags",
+        out,
+    )
+    return out
+
+
+# 3 -------------------------------------------------------------------------------------
+def make_data_track_mp4(dir: Path) -> Path:
+    """An action-cam-style MP4 (GoPro): video, audio, and a binary telemetry track
+    tagged ``gpmd`` with handler "GoPro MET" (timed packets no decoder understands). ffmpeg
+    gets a ``bin_data`` stream from a raw blob by way of an MPEG-TS private-data stream."""
+    blob = dir / "telemetry.bin"
+    blob.write_bytes(bytes(range(256)) * 4)
+    carrier = dir / "telemetry.ts"
+    # Packets of 256 bytes, one every 0.1 s (GoPro writes one per second), each 0.1 s long.
+    ffmpeg(
+        "-raw_packet_size",
+        "256",
+        "-f",
+        "data",
+        "-i",
+        blob,
+        "-map",
+        "0",
+        "-c",
+        "copy",
+        "-bsf:d",
+        "setts=ts=N*9000:duration=9000",
+        "-f",
+        "mpegts",
+        carrier,
+    )
+    out = dir / "GX010001.MP4"
+    ffmpeg(
+        *_video(),
+        *_audio(),
+        "-i",
+        carrier,
+        "-map",
+        "0:v",
+        "-map",
+        "1:a",
+        "-map",
+        "2:d",
+        *X264,
+        "-c:a",
+        "aac",
+        "-c:d",
+        "copy",
+        "-tag:d",
+        "gpmd",
+        "-metadata:s:d",
+        "handler_name=GoPro MET",
+        out,
+    )
+    blob.unlink()
+    carrier.unlink()
+    return out
+
+
+# 4 -------------------------------------------------------------------------------------
+def make_dvd_mpeg2(dir: Path, wide: bool = True) -> Path:
+    """A DVD-like anamorphic MPEG-2 program stream (.mpg) with MP2 audio: 720x480 NTSC
+    scaled to 96x64 keeping the DVD sample aspect ratio, 32:27 with the 16:9 flag
+    (``wide``) or 8:9 with the 4:3 flag."""
+    sar, dar = ("32/27", "16:9") if wide else ("8/9", "4:3")
+    out = dir / ("dvd_16x9.mpg" if wide else "dvd_4x3.mpg")
+    ffmpeg(
+        *_video(size="96x64"),
+        *_audio(),
+        "-vf",
+        f"setsar={sar}",
+        "-aspect",
+        dar,
+        "-c:v",
+        "mpeg2video",
+        "-pix_fmt",
+        "yuv420p",
+        "-b:v",
+        "800k",
+        "-c:a",
+        "mp2",
+        "-f",
+        "vob",
+        out,
+    )
+    return out
+
+
+# 5 -------------------------------------------------------------------------------------
+def make_interlaced(dir: Path, codec: str = "h264") -> Path:
+    """Interlaced camcorder/broadcast video, top field first, with visible combing:
+    50 fields/s of a moving pattern woven into 25 frames/s, coded as fields
+    (``-flags +ilme+ildct``): H.264 (MBAFF, as AVCHD) in .mp4, or MPEG-2 in .mpg."""
+    # A white bar sweeping 5 px per field: the two fields of each frame disagree on it.
+    weave = (
+        "color=c=white:size=8x48:rate=50[bar];[0:v][bar]overlay=x='mod(n*5,56)':y=8:"
+        "shortest=1,interlace=scan=tff:lowpass=0,setfield=tff"
+    )
+    if codec == "h264":
+        out = dir / "interlaced_h264.mp4"
+        enc = ["-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p"]
+    else:
+        out = dir / "interlaced_mpeg2.mpg"
+        enc = ["-c:v", "mpeg2video", "-b:v", "800k", "-top", "1"]
+    ffmpeg(
+        *_video(rate=2 * RATE),
+        "-filter_complex",
+        weave,
+        *enc,
+        "-flags",
+        "+ilme+ildct",
+        "-field_order",
+        "tt",
+        out,
+    )
+    return out
+
+
+# 6 -------------------------------------------------------------------------------------
+def make_audio_with_cover(dir: Path, suffix: str = ".mp3") -> Path:
+    """A music file (.mp3 with ID3v2 APIC, or .m4a with ``covr``) whose only "video"
+    stream is the album art: one JPEG/PNG picture with the attached_pic disposition."""
+    cover = ["-f", "lavfi", "-i", "color=c=orange:size=64x64:duration=0.04,format=yuvj420p"]
+    out = dir / f"song{suffix}"
+    audio = ["-c:a", "libmp3lame", "-id3v2_version", "3"] if suffix == ".mp3" else ["-c:a", "aac"]
+    pic = "mjpeg" if suffix == ".mp3" else "png"
+    ffmpeg(
+        *_audio(seconds=0.8, rate=44100),
+        *cover,
+        "-map",
+        "0:a",
+        "-map",
+        "1:v",
+        *audio,
+        "-c:v",
+        pic,
+        "-frames:v",
+        "1",
+        "-disposition:v",
+        "attached_pic",
+        "-metadata",
+        "title=Song",
+        "-metadata",
+        "artist=Band",
+        out,
+    )
+    return out
+
+
+# 7 -------------------------------------------------------------------------------------
+def make_bracket_names(dir: Path) -> list[Path]:
+    """Names as downloaders and rippers write them: ``clip [1080p].mp4``, and a path whose
+    text contains ``[/x]`` (a folder ending in ``[`` holding ``x].mp4``), which glob- or
+    pattern-matching code misreads."""
+    first = dir / "clip [1080p].mp4"
+    ffmpeg(*_video(), *X264, first)
+    folder = dir / "take ["
+    folder.mkdir(exist_ok=True)
+    second = folder / "x].mp4"
+    shutil.copyfile(first, second)
+    return [first, second]
+
+
+# 8 -------------------------------------------------------------------------------------
+def _pgs_segment(kind: int, pts: int, payload: bytes) -> bytes:
+    return b"PG" + struct.pack(">IIBH", pts, 0, kind, len(payload)) + payload
+
+
+def _pgs_file(width: int, height: int) -> bytes:
+    """A minimal Blu-ray PGS (.sup) stream: one 32x8 box shown at 0.04 s, cleared at 0.4 s."""
+    w, h = 32, 8
+    x, y = (width - w) // 2, height - h - 4
+    # RLE: one run of colour 1 per line (00, 10LLLLLL, colour), then end of line (00 00).
+    rle = (b"\x00" + bytes([0x80 | w, 1]) + b"\x00\x00") * h
+    pcs = struct.pack(">HHBHBBBB", width, height, 0x10, 0, 0x80, 0, 0, 1)
+    pcs += struct.pack(">HBBHH", 0, 0, 0, x, y)
+    wds = struct.pack(">BBHHHH", 1, 0, x, y, w, h)
+    pds = bytes([0, 0]) + bytes([1, 235, 128, 128, 255])  # entry 1: white, opaque
+    ods = struct.pack(">HBB", 0, 0, 0xC0) + (len(rle) + 4).to_bytes(3, "big")
+    ods += struct.pack(">HH", w, h) + rle
+    show, clear = 3600, 36000  # 90 kHz
+    data = b"".join(
+        [
+            _pgs_segment(0x16, show, pcs),
+            _pgs_segment(0x17, show, wds),
+            _pgs_segment(0x14, show, pds),
+            _pgs_segment(0x15, show, ods),
+            _pgs_segment(0x80, show, b""),
+        ]
+    )
+    pcs_clear = struct.pack(">HHBHBBBB", width, height, 0x10, 1, 0x00, 0, 0, 0)
+    data += _pgs_segment(0x16, clear, pcs_clear)
+    data += _pgs_segment(0x17, clear, wds)
+    data += _pgs_segment(0x80, clear, b"")
+    return data
+
+
+def make_dvdsub_mkv(dir: Path) -> Path:
+    """A DVD rip in Matroska (MakeMKV-style): MPEG-2 video, AC-3 audio and a bitmap
+    ``dvd_subtitle`` (VobSub) track. ffmpeg cannot render text to bitmaps, so the
+    subtitle is a hand-made Blu-ray PGS picture converted bitmap-to-bitmap to dvdsub."""
+    sup = dir / "subs.sup"
+    sup.write_bytes(_pgs_file(64, 64))
+    out = dir / "dvd_rip.mkv"
+    ffmpeg(
+        *_video(),
+        *_audio(),
+        "-fix_sub_duration",
+        "-i",
+        sup,
+        "-map",
+        "0:v",
+        "-map",
+        "1:a",
+        "-map",
+        "2:s",
+        "-c:v",
+        "mpeg2video",
+        "-b:v",
+        "800k",
+        "-c:a",
+        "ac3",
+        "-c:s",
+        "dvdsub",
+        "-metadata:s:s:0",
+        "language=eng",
+        out,
+    )
+    sup.unlink()
+    return out
+
+
+def make_pgs_mkv(dir: Path) -> Path:
+    """A Blu-ray rip in Matroska: H.264 with a PGS (hdmv_pgs_subtitle) bitmap track."""
+    sup = dir / "subs.sup"
+    sup.write_bytes(_pgs_file(64, 64))
+    out = dir / "bluray_rip.mkv"
+    ffmpeg(*_video(), "-i", sup, "-map", "0:v", "-map", "1:s", *X264, "-c:s", "copy", out)
+    sup.unlink()
+    return out
+
+
+# 9 -------------------------------------------------------------------------------------
+ASS = """[Script Info]
+ScriptType: v4.00+
+PlayResX: 64
+PlayResY: 64
+
+[V4+ Styles]
+Format: Name, Fontname, Fontsize, PrimaryColour, SecondaryColour, OutlineColour, BackColour, \
+Bold, Italic, Underline, StrikeOut, ScaleX, ScaleY, Spacing, Angle, BorderStyle, Outline, \
+Shadow, Alignment, MarginL, MarginR, MarginV, Encoding
+Style: Default,Arial,12,&H00FFFFFF,&H000000FF,&H00000000,&H00000000,0,0,0,0,100,100,0,0,1,1,\
+0,2,2,2,2,1
+
+[Events]
+Format: Layer, Start, End, Style, Name, MarginL, MarginR, MarginV, Effect, Text
+Dialogue: 0,0:00:00.04,0:00:00.40,Default,,0,0,0,,{\\i1}Hello{\\i0}, world
+"""
+
+SRT = "1\n00:00:00,040 --> 00:00:00,400\nHello, <i>world</i>\n"
+
+
+def make_ass_mkv(dir: Path) -> Path:
+    """An anime-fansub-style MKV: H.264, AAC and styled ASS subtitles (override tags)."""
+    ass = dir / "subs.ass"
+    ass.write_text(ASS)
+    out = dir / "episode_ass.mkv"
+    ffmpeg(
+        *_video(),
+        *_audio(),
+        "-i",
+        ass,
+        "-map",
+        "0",
+        "-map",
+        "1",
+        "-map",
+        "2",
+        *X264,
+        "-c:a",
+        "aac",
+        "-c:s",
+        "ass",
+        "-metadata:s:s:0",
+        "language=eng",
+        out,
+    )
+    ass.unlink()
+    return out
+
+
+def make_mov_text_mp4(dir: Path) -> Path:
+    """An MP4 with a 3GPP timed-text (mov_text) subtitle track, as HandBrake writes."""
+    srt = dir / "subs.srt"
+    srt.write_text(SRT)
+    out = dir / "movie_mov_text.mp4"
+    ffmpeg(
+        *_video(),
+        *_audio(),
+        "-i",
+        srt,
+        "-map",
+        "0",
+        "-map",
+        "1",
+        "-map",
+        "2",
+        *X264,
+        "-c:a",
+        "aac",
+        "-c:s",
+        "mov_text",
+        "-metadata:s:s:0",
+        "language=eng",
+        out,
+    )
+    srt.unlink()
+    return out
+
+
+# 10 ------------------------------------------------------------------------------------
+def make_latin1_tags(dir: Path, suffix: str = ".mp4") -> Path:
+    """A file whose tags are Latin-1 bytes, not UTF-8 (old taggers, Windows tools):
+    title ``Café Noël`` and artist ``Björk`` written byte for byte (0xE9, 0xEB, 0xF6)."""
+    out = dir / f"latin1_tags{suffix}"
+    ffmpeg(
+        *_video(),
+        *X264,
+        "-metadata",
+        "title=Caf\xe9 No\xebl".encode("latin-1"),
+        "-metadata",
+        "artist=Bj\xf6rk".encode("latin-1"),
+        "-metadata:s:v:0",
+        "handler_name=Vid\xe9o".encode("latin-1"),
+        out,
+    )
+    return out
+
+
+# 11 ------------------------------------------------------------------------------------
+def make_size_change_ts(dir: Path) -> Path:
+    """Concatenated MPEG-TS (``cat a.ts b.ts``, as recordings and HLS segments of
+    different renditions are joined): 6 frames at 64x64, then 6 at 96x80, timestamps
+    continuing, one program."""
+    parts = []
+    for i, (size, offset) in enumerate([("64x64", 0.0), ("96x80", 6 / RATE)]):
+        part = dir / f"part{i}.ts"
+        ffmpeg(
+            *_video(size=size, seconds=6 / RATE),
+            *X264,
+            "-bf",
+            "0",
+            "-output_ts_offset",
+            str(offset),
+            "-mpegts_flags",
+            "+resend_headers",
+            "-f",
+            "mpegts",
+            part,
+        )
+        parts.append(part)
+    out = dir / "size_change.ts"
+    out.write_bytes(b"".join(p.read_bytes() for p in parts))
+    for p in parts:
+        p.unlink()
+    return out
+
+
+# 12 ------------------------------------------------------------------------------------
+def make_h264_avi(dir: Path) -> Path:
+    """H.264 with B-frames in AVI (packed by old muxers/converters), MP3 audio: AVI has
+    no presentation timestamps, only a packet index at a fixed rate."""
+    out = dir / "h264_bframes.avi"
+    ffmpeg(
+        *_video(),
+        *_audio(rate=44100),
+        "-c:v",
+        "libx264",
+        "-preset",
+        "medium",
+        "-bf",
+        "3",
+        "-pix_fmt",
+        "yuv420p",
+        "-c:a",
+        "libmp3lame",
+        out,
+    )
+    return out
+
+
+# 13 ------------------------------------------------------------------------------------
+def make_vp9_alpha_webm(dir: Path) -> Path:
+    """A transparent WebM overlay (stickers, web animations): VP9 yuva420p; the alpha
+    plane travels in Matroska BlockAdditional data, flagged by the ALPHA_MODE tag."""
+    out = dir / "alpha_vp9.webm"
+    ffmpeg(
+        *_video(),
+        "-vf",
+        "format=yuva420p,geq=lum='lum(X,Y)':cb='cb(X,Y)':cr='cr(X,Y)':a='if(lt(X,32),255,64)'",
+        "-c:v",
+        "libvpx-vp9",
+        "-pix_fmt",
+        "yuva420p",
+        "-auto-alt-ref",
+        "0",
+        "-deadline",
+        "realtime",
+        "-cpu-used",
+        "8",
+        out,
+    )
+    return out
+
+
+def make_prores4444_mov(dir: Path) -> Path:
+    """An editor's ProRes 4444 master with alpha (yuva444p10le) in .mov, as motion-graphics
+    tools export for compositing."""
+    out = dir / "prores4444.mov"
+    ffmpeg(
+        *_video(),
+        "-vf",
+        "format=yuva444p10le",
+        "-c:v",
+        "prores_ks",
+        "-profile:v",
+        "4444",
+        "-pix_fmt",
+        "yuva444p10le",
+        out,
+    )
+    return out
+
+
+# 14 ------------------------------------------------------------------------------------
+def make_hdr10_hevc(dir: Path) -> Path:
+    """An HDR10 clip (phone or streaming download): HEVC Main10 yuv420p10le tagged
+    BT.2020 / SMPTE 2084 (PQ) / bt2020nc, with mastering-display and content-light-level
+    metadata (SEI in the bitstream, mdcv/clli side data on the stream), in .mp4."""
+    out = dir / "hdr10.mp4"
+    params = (
+        "log-level=error:hdr10=1:colorprim=bt2020:transfer=smpte2084:colormatrix=bt2020nc"
+        ":master-display=G(13250,34500)B(7500,3000)R(34000,16000)WP(15635,16450)"
+        "L(10000000,1):max-cll=1000,400"
+    )
+    ffmpeg(
+        *_video(),
+        "-c:v",
+        "libx265",
+        "-preset",
+        "ultrafast",
+        "-pix_fmt",
+        "yuv420p10le",
+        "-x265-params",
+        params,
+        "-tag:v",
+        "hvc1",
+        "-color_primaries",
+        "bt2020",
+        "-color_trc",
+        "smpte2084",
+        "-colorspace",
+        "bt2020nc",
+        "-color_range",
+        "tv",
+        out,
+    )
+    return out
+
+
+# 15 ------------------------------------------------------------------------------------
+CHAPTERS = """;FFMETADATA1
+title=Chaptered
+
+[CHAPTER]
+TIMEBASE=1/1000
+START=0
+END=200
+title=Opening
+
+[CHAPTER]
+TIMEBASE=1/1000
+START=200
+END=480
+title=Ending
+"""
+
+
+def make_chapters_mp4(dir: Path) -> Path:
+    """An MP4 with chapter marks (a Nero ``chpl`` list and a QuickTime chapter text
+    track), as HandBrake or a podcast/lecture editor writes them."""
+    meta = dir / "chapters.txt"
+    meta.write_text(CHAPTERS)
+    out = dir / "chapters.mp4"
+    ffmpeg(
+        *_video(),
+        *_audio(),
+        "-i",
+        meta,
+        "-map",
+        "0",
+        "-map",
+        "1",
+        "-map_metadata",
+        "2",
+        "-map_chapters",
+        "2",
+        *X264,
+        "-c:a",
+        "aac",
+        out,
+    )
+    meta.unlink()
+    return out
+
+
+ALL = {
+    "edit_list_mp4": make_edit_list_mp4,
+    "phone_mov": make_phone_mov,
+    "data_track_mp4": make_data_track_mp4,
+    "dvd_mpeg2": make_dvd_mpeg2,
+    "interlaced": make_interlaced,
+    "audio_with_cover": make_audio_with_cover,
+    "dvdsub_mkv": make_dvdsub_mkv,
+    "pgs_mkv": make_pgs_mkv,
+    "ass_mkv": make_ass_mkv,
+    "mov_text_mp4": make_mov_text_mp4,
+    "latin1_tags": make_latin1_tags,
+    "size_change_ts": make_size_change_ts,
+    "h264_avi": make_h264_avi,
+    "vp9_alpha_webm": make_vp9_alpha_webm,
+    "prores4444_mov": make_prores4444_mov,
+    "hdr10_hevc": make_hdr10_hevc,
+    "chapters_mp4": make_chapters_mp4,
+}
+"""Every single-file maker, by name (``make_bracket_names`` returns two paths)."""

@@ -1,0 +1,288 @@
+"""Files people really have, made by ffmpeg itself: each comes out right (as ffprobe would
+show it) or is refused in one line before the model runs, with nothing left behind."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import pytest
+import real_files
+from cli import vsr_upscale
+
+pytestmark = pytest.mark.skipif(
+    shutil.which("ffmpeg") is None and not os.environ.get("CI"),
+    reason="needs the ffmpeg command-line tool to make the files (CI installs it)",
+)
+
+
+def _upscale(src: Path, dst: Path, weights: Path, *options: object):
+    result = vsr_upscale(src, dst, "--weights", weights, "-q", *options)
+    assert "Traceback" not in result.stderr, result.stderr
+    return result
+
+
+def _ok(result) -> None:
+    assert result.returncode == 0, result.stderr
+
+
+def _warnings(result) -> list[str]:
+    return [line for line in result.stderr.splitlines() if line.startswith("warning:")]
+
+
+def _decoded_frames(path: Path) -> int:
+    with av.open(str(path)) as c:
+        return sum(1 for _ in c.decode(video=0))
+
+
+def _nothing_left(folder: Path, *keep: str) -> bool:
+    return sorted(p.name for p in folder.iterdir() if p.name not in keep) == []
+
+
+def test_a_trimmed_mp4_with_an_edit_list(tmp_path, bilinear_checkpoint):
+    """`ffmpeg -ss 0.2 -i a.mp4 -t 0.2 -c copy b.mp4`: the header counts packets that the
+    edit list discards; every frame a player shows comes out, and none is called missing."""
+    src = real_files.make_edit_list_mp4(tmp_path)
+    with av.open(str(src)) as c:
+        assert c.streams.video[0].frames > _decoded_frames(src)  # the trap
+    result = _upscale(src, tmp_path / "out.mp4", bilinear_checkpoint)
+    _ok(result)
+    assert _decoded_frames(tmp_path / "out.mp4") == _decoded_frames(src)
+
+
+def test_a_phone_mov_keeps_timecode_apple_tags_and_audio(tmp_path, bilinear_checkpoint):
+    src = real_files.make_phone_mov(tmp_path)
+    out = tmp_path / "out.mov"
+    result = _upscale(src, out, bilinear_checkpoint)
+    _ok(result)
+    with av.open(str(out)) as c:
+        assert [s.type for s in c.streams].count("audio") == 1
+        tags = dict(c.metadata)
+        kinds = {s.codec_context.name if s.codec_context else s.type for s in c.streams}
+    assert tags.get("com.apple.quicktime.make") == "Apple"
+    assert tags.get("com.apple.quicktime.location.ISO6709") == "+48.8584+002.2945+035.000/"
+    timecode_kept = "timecode" in tags or any("tmcd" in k or k == "data" for k in kinds)
+    timecode_dropped = any("timecode" in w or "data stream" in w for w in _warnings(result))
+    assert timecode_kept or timecode_dropped
+
+
+@pytest.mark.parametrize("suffix", [".mkv", ".mp4"])
+def test_an_action_cam_data_track_is_kept_or_dropped_with_a_warning(
+    tmp_path, bilinear_checkpoint, suffix
+):
+    src = real_files.make_data_track_mp4(tmp_path)
+    out = tmp_path / f"out{suffix}"
+    result = _upscale(src, out, bilinear_checkpoint)
+    _ok(result)
+    with av.open(str(out)) as c:
+        has_data = any(s.type == "data" for s in c.streams)
+        assert any(s.type == "audio" for s in c.streams)
+    if not has_data:
+        assert any("dropped data stream #2" in w for w in _warnings(result)), result.stderr
+
+
+@pytest.mark.parametrize(("wide", "sar"), [(True, Fraction(32, 27)), (False, Fraction(8, 9))])
+def test_anamorphic_dvd_video_keeps_its_shape(tmp_path, bilinear_checkpoint, wide, sar):
+    src = real_files.make_dvd_mpeg2(tmp_path, wide)
+    out = tmp_path / "out.mkv"
+    _ok(_upscale(src, out, bilinear_checkpoint))
+    with av.open(str(out)) as c:
+        cc = c.streams.video[0].codec_context
+        assert (cc.width, cc.height) == (384, 256)
+        assert cc.sample_aspect_ratio == sar
+        assert any(s.type == "audio" for s in c.streams)
+
+
+def _combing(path: Path) -> float:
+    """Mean difference between neighbouring lines minus that between lines two apart:
+    high where the two fields of a frame disagree (combing)."""
+    with av.open(str(path)) as c:
+        frames = list(c.decode(video=0))
+    y = frames[len(frames) // 2].to_ndarray(format="gray").astype(float)
+    return float(abs(y[1:-1] - y[:-2]).mean() - abs(y[2:] - y[:-2]).mean() / 2)
+
+
+def test_interlaced_video_is_deinterlaced_by_default(tmp_path, bilinear_checkpoint):
+    src = real_files.make_interlaced(tmp_path)
+    out = tmp_path / "out.mkv"
+    result = _upscale(src, out, bilinear_checkpoint)
+    _ok(result)
+    assert any("interlaced" in w and "bwdif" in w for w in _warnings(result)), result.stderr
+    assert _decoded_frames(out) == _decoded_frames(src)
+
+    kept = tmp_path / "kept.mkv"
+    _ok(_upscale(src, kept, bilinear_checkpoint, "--deinterlace", "off"))
+    assert _combing(out) < _combing(kept)
+
+
+def test_field_mode_doubles_the_frame_rate(tmp_path, bilinear_checkpoint):
+    src = real_files.make_interlaced(tmp_path, "mpeg2")
+    out = tmp_path / "out.mkv"
+    _ok(_upscale(src, out, bilinear_checkpoint, "--deinterlace", "field"))
+    frames = _decoded_frames(src)
+    assert _decoded_frames(out) in (2 * frames, 2 * frames - 1)
+    with av.open(str(out)) as c:
+        times = [float(f.time) for f in c.decode(video=0)]
+    steps = {round(b - a, 3) for a, b in zip(times, times[1:])}
+    assert steps == {0.02}  # 50 fields a second, evenly spaced
+
+
+@pytest.mark.parametrize("suffix", [".mp3", ".m4a"])
+def test_a_song_with_cover_art_is_not_a_video(tmp_path, bilinear_checkpoint, suffix):
+    src = real_files.make_audio_with_cover(tmp_path, suffix)
+    result = _upscale(src, tmp_path / "out.mp4", bilinear_checkpoint)
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines()[-1].endswith("no video stream (only cover art)")
+    assert _nothing_left(tmp_path, src.name)
+
+
+def test_names_with_brackets_are_printed_literally(tmp_path, bilinear_checkpoint):
+    first, second = real_files.make_bracket_names(tmp_path)
+    out = tmp_path / "up [4k].mkv"
+    _ok(_upscale(first, out, bilinear_checkpoint))
+    assert out.exists()
+    missing = tmp_path / "[/x] gone [red].mp4"
+    result = _upscale(missing, tmp_path / "o.mkv", bilinear_checkpoint)
+    assert result.returncode == 1
+    assert result.stderr.strip() == f"error: {missing}: no such file"
+    batch = _upscale(second.parent, tmp_path / "batch [/x]", bilinear_checkpoint)
+    _ok(batch)
+    assert (tmp_path / "batch [/x]" / "x].mp4").exists()
+
+
+def test_dvd_bitmap_subtitles_stay_in_mkv(tmp_path, bilinear_checkpoint):
+    src = real_files.make_dvdsub_mkv(tmp_path)
+    out = tmp_path / "out.mkv"
+    _ok(_upscale(src, out, bilinear_checkpoint))
+    with av.open(str(out)) as c:
+        subs = [s for s in c.streams if s.type == "subtitle"]
+        assert [s.codec_context.name for s in subs] == ["dvdsub"]
+        assert subs[0].metadata.get("language") == "eng"
+
+
+def test_ass_subtitles_into_mp4_become_mov_text(tmp_path, bilinear_checkpoint):
+    src = real_files.make_ass_mkv(tmp_path)
+    out = tmp_path / "out.mp4"
+    result = _upscale(src, out, bilinear_checkpoint)
+    _ok(result)
+    with av.open(str(out)) as c:
+        subs = [s for s in c.streams if s.type == "subtitle"]
+        assert [s.codec_context.name for s in subs] == ["mov_text"]
+        payloads = [bytes(p) for p in c.demux(subs[0]) if p.size]
+    assert any(b"Hello, world" in p for p in payloads)  # text kept, ASS override tags gone
+    assert not any(b"\\i1" in p for p in payloads)
+
+
+def test_mov_text_into_mp4_and_mkv(tmp_path, bilinear_checkpoint):
+    src = real_files.make_mov_text_mp4(tmp_path)
+    for suffix, codecs in ((".mp4", {"mov_text"}), (".mkv", {"srt", "subrip"})):
+        out = tmp_path / f"out{suffix}"
+        _ok(_upscale(src, out, bilinear_checkpoint))
+        with av.open(str(out)) as c:
+            (sub,) = [s for s in c.streams if s.type == "subtitle"]
+            assert sub.codec_context.name in codecs
+            assert any(b"Hello, world" in bytes(p) for p in c.demux(sub) if p.size)
+
+
+def test_latin1_tags_do_not_stop_the_file(tmp_path, bilinear_checkpoint):
+    src = real_files.make_latin1_tags(tmp_path)
+    out = tmp_path / "out.mkv"
+    _ok(_upscale(src, out, bilinear_checkpoint))
+    with av.open(str(out), metadata_errors="replace") as c:
+        tags = {k.lower(): v for k, v in c.metadata.items()}
+    assert tags["artist"].startswith("Bj") and tags["artist"].endswith("rk")
+
+
+def test_a_size_change_mid_stream_is_resized_to_the_first(tmp_path, bilinear_checkpoint):
+    src = real_files.make_size_change_ts(tmp_path)
+    out = tmp_path / "out.mkv"
+    result = _upscale(src, out, bilinear_checkpoint)
+    _ok(result)
+    assert any("frame size changes mid-stream" in w for w in _warnings(result))
+    with av.open(str(out)) as c:
+        sizes = {(f.width, f.height) for f in c.decode(video=0)}
+    assert sizes == {(256, 256)}
+    assert _decoded_frames(out) == _decoded_frames(src)
+
+
+def test_h264_with_b_frames_in_avi(tmp_path, bilinear_checkpoint):
+    src = real_files.make_h264_avi(tmp_path)
+    out = tmp_path / "out.mkv"
+    _ok(_upscale(src, out, bilinear_checkpoint))
+    assert _decoded_frames(out) == _decoded_frames(src)
+    with av.open(str(out)) as c:
+        times = [f.time for f in c.decode(video=0)]
+    assert times == sorted(times) and len(set(times)) == len(times)
+
+
+def test_prores_4444_stays_444_10_bit_and_the_alpha_loss_is_said(tmp_path, bilinear_checkpoint):
+    src = real_files.make_prores4444_mov(tmp_path)
+    out = tmp_path / "out.mkv"
+    result = _upscale(src, out, bilinear_checkpoint)
+    _ok(result)
+    assert any("alpha" in w for w in _warnings(result)), result.stderr
+    with av.open(str(out)) as c:
+        assert c.streams.video[0].codec_context.pix_fmt == "yuv444p10le"
+
+
+def test_webm_and_gif_outputs_pick_their_own_encoder(tmp_path, bilinear_checkpoint):
+    src = real_files.make_latin1_tags(tmp_path)
+    for suffix, codec in ((".webm", "vp9"), (".gif", "gif")):
+        out = tmp_path / f"out{suffix}"
+        _ok(_upscale(src, out, bilinear_checkpoint))
+        with av.open(str(out)) as c:
+            assert c.streams.video[0].codec_context.name == codec
+
+
+def test_hdr10_keeps_its_tags_and_light_levels(tmp_path, bilinear_checkpoint):
+    src = real_files.make_hdr10_hevc(tmp_path)
+    out = tmp_path / "out.mkv"
+    _ok(_upscale(src, out, bilinear_checkpoint, "--codec", "libx265"))
+    with av.open(str(out)) as c:
+        cc = c.streams.video[0].codec_context
+        assert cc.pix_fmt == "yuv420p10le"
+        assert (int(cc.color_primaries), int(cc.color_trc), int(cc.colorspace)) == (9, 16, 9)
+        frame = next(c.decode(video=0))
+        kinds = {str(getattr(sd, "type", sd)).lower() for sd in frame.side_data}
+    assert any("mastering" in k for k in kinds), kinds
+    assert any("light" in k for k in kinds), kinds
+
+
+def test_an_mp4_with_chapters_can_be_upscaled_again(tmp_path, bilinear_checkpoint):
+    src = real_files.make_chapters_mp4(tmp_path)
+    once, twice = tmp_path / "once.mp4", tmp_path / "twice.mp4"
+    _ok(_upscale(src, once, bilinear_checkpoint))
+    _ok(_upscale(once, twice, bilinear_checkpoint, "--scale", "2"))
+    with av.open(str(twice)) as c:
+        assert [ch["metadata"].get("title") for ch in c.chapters()] == ["Opening", "Ending"]
+
+
+def test_a_closed_stdout_ends_quietly(tmp_path, bilinear_checkpoint):
+    src = real_files.make_latin1_tags(tmp_path)
+    command = (
+        f"{sys.executable} -m vsr_cli {src} - --format matroska --weights "
+        f"{bilinear_checkpoint} --codec ffv1 -q | head -c 1000 > /dev/null; "
+        "echo ${PIPESTATUS[0]}"
+    )
+    result = subprocess.run(["bash", "-c", command], capture_output=True, text=True, timeout=300)
+    assert result.stdout.strip() == "1"
+    lines = [line for line in result.stderr.splitlines() if not line.startswith("warning:")]
+    assert lines == ["error: the output pipe was closed before the video was complete"]
+
+
+def test_unwritable_places_fail_before_any_work(tmp_path, bilinear_checkpoint):
+    src = real_files.make_latin1_tags(tmp_path)
+    long_name = tmp_path / ("x" * 260 + ".mkv")
+    result = _upscale(src, long_name, bilinear_checkpoint)
+    assert result.returncode == 1
+    assert "file name longer than 255 bytes" in result.stderr.strip().splitlines()[-1]
+    assert _nothing_left(tmp_path, src.name)
+    # 254 bytes is allowed, though the temporary name beside it must then be shorter.
+    longest = tmp_path / ("x" * 250 + ".mkv")
+    _ok(_upscale(src, longest, bilinear_checkpoint))
+    assert _nothing_left(tmp_path, src.name, longest.name)

@@ -1,0 +1,79 @@
+"""HDR10 static metadata: read from the first decoded frame, handed to the encoders that
+can write it (x265 and SVT-AV1 take it as parameters, in their own units).
+
+FFmpeg attaches it to frames as side data: ``AVMasteringDisplayMetadata`` (primaries
+R, G, B and white point as rationals, then min and max luminance, then two flags)
+and ``AVContentLightMetadata`` (MaxCLL, MaxFALL).
+"""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass
+from fractions import Fraction
+
+import av
+
+
+@dataclass(frozen=True)
+class HdrMetadata:
+    primaries: tuple[tuple[Fraction, Fraction], ...] | None  # R, G, B (x, y)
+    white_point: tuple[Fraction, Fraction] | None
+    luminance: tuple[Fraction, Fraction] | None  # min, max (cd/m2)
+    max_cll: int | None
+    max_fall: int | None
+
+    @classmethod
+    def of_frame(cls, frame: av.VideoFrame) -> HdrMetadata | None:
+        primaries = white = luminance = None
+        max_cll = max_fall = None
+        for data in frame.side_data:
+            name = str(data.type).rsplit(".", 1)[-1]
+            raw = bytes(data)
+            if name == "MASTERING_DISPLAY_METADATA" and len(raw) >= 88:
+                v = struct.unpack("=20i2i", raw[:88])
+                r = [_ratio(v[i], v[i + 1]) for i in range(0, 20, 2)]
+                if v[20]:
+                    primaries, white = ((r[0], r[1]), (r[2], r[3]), (r[4], r[5])), (r[6], r[7])
+                if v[21]:
+                    luminance = (r[8], r[9])
+            elif name == "CONTENT_LIGHT_LEVEL" and len(raw) >= 8:
+                max_cll, max_fall = struct.unpack("=2I", raw[:8])
+        if primaries is None and luminance is None and max_cll is None:
+            return None
+        return cls(primaries, white, luminance, max_cll, max_fall)
+
+    def x265_params(self) -> str:
+        """``master-display=G(x,y)B(x,y)R(x,y)WP(x,y)L(max,min):max-cll=cll,fall``, with
+        chromaticities in 1/50000 and luminance in 1/10000 cd/m2 (SMPTE ST 2086 units)."""
+        parts = []
+        if self.primaries and self.white_point and self.luminance:
+            (r, g, b), wp = self.primaries, self.white_point
+            xy = "".join(f"{k}({_u(p[0], 50000)},{_u(p[1], 50000)})" for k, p in
+                         (("G", g), ("B", b), ("R", r), ("WP", wp)))  # fmt: skip
+            low, high = self.luminance
+            parts.append(f"master-display={xy}L({_u(high, 10000)},{_u(low, 10000)})")
+        if self.max_cll is not None:
+            parts.append(f"max-cll={self.max_cll},{self.max_fall or 0}")
+        return ":".join(["hdr10=1", *parts])
+
+    def svtav1_params(self) -> str:
+        """SVT-AV1's ``mastering-display`` and ``content-light``, in plain decimals."""
+        parts = []
+        if self.primaries and self.white_point and self.luminance:
+            (r, g, b), wp = self.primaries, self.white_point
+            xy = "".join(f"{k}({float(p[0]):.4f},{float(p[1]):.4f})" for k, p in
+                         (("G", g), ("B", b), ("R", r), ("WP", wp)))  # fmt: skip
+            low, high = self.luminance
+            parts.append(f"mastering-display={xy}L({float(high):.4f},{float(low):.4f})")
+        if self.max_cll is not None:
+            parts.append(f"content-light={self.max_cll},{self.max_fall or 0}")
+        return ":".join(parts)
+
+
+def _ratio(num: int, den: int) -> Fraction:
+    return Fraction(num, den) if den else Fraction(0)
+
+
+def _u(value: Fraction, units: int) -> int:
+    return round(value * units)
