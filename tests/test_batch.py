@@ -144,3 +144,23 @@ def test_stdout_needs_a_format(tmp_path, golden_checkpoint):
     clip = make_clip(tmp_path / "in.mkv", audio=False, subtitle=None)
     result = vsr_upscale(clip.path, "-", "--weights", golden_checkpoint)
     assert result.returncode == 2 and "--format" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--tile", "10"], "tiles must be 0 (whole frame) or at least 64 px"),
+        (["--preset", "nosuch"], "--preset: 'nosuch': libx264 refused it (invalid preset"),
+        (["--no-such-option"], "No such option"),
+    ],
+)
+def test_with_json_even_usage_errors_are_json(tmp_path, golden_checkpoint, args, message):
+    """Scripts parse every stderr line: Typer's usage errors and the encoders' own
+    complaints (x264 prints straight to stderr) come out as one JSON error event."""
+    clip = make_clip(tmp_path / "in.mkv", audio=False, subtitle=None)
+    out = tmp_path / "out.mkv"
+    result = vsr_upscale(clip.path, out, "--weights", golden_checkpoint, "--json", *args)
+    assert result.returncode == 2
+    (event,) = _json_lines(result.stderr)
+    assert event["event"] == "error" and message in event["message"]
+    assert not out.exists()

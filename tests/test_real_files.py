@@ -230,6 +230,18 @@ def test_prores_4444_stays_444_10_bit_and_the_alpha_loss_is_said(tmp_path, bilin
         assert c.streams.video[0].codec_context.pix_fmt == "yuv444p10le"
 
 
+def test_vp9_alpha_loss_is_said_and_not_claimed(tmp_path, bilinear_checkpoint):
+    src = real_files.make_vp9_alpha_webm(tmp_path)
+    out = tmp_path / "out.webm"
+    result = _upscale(src, out, bilinear_checkpoint)
+    _ok(result)
+    assert any("alpha plane (transparency) is dropped" in w for w in _warnings(result))
+    with av.open(str(out)) as c:
+        video = c.streams.video[0]
+        assert video.codec_context.name == "vp9"
+        assert "alpha_mode" not in {k.lower() for k in video.metadata}
+
+
 def test_webm_and_gif_outputs_pick_their_own_encoder(tmp_path, bilinear_checkpoint):
     src = real_files.make_latin1_tags(tmp_path)
     for suffix, codec in ((".webm", "vp9"), (".gif", "gif")):
@@ -256,7 +268,7 @@ def test_hdr10_keeps_its_tags_and_light_levels(tmp_path, bilinear_checkpoint):
 def test_an_mp4_with_chapters_can_be_upscaled_again(tmp_path, bilinear_checkpoint):
     src = real_files.make_chapters_mp4(tmp_path)
     once, twice = tmp_path / "once.mp4", tmp_path / "twice.mp4"
-    _ok(_upscale(src, once, bilinear_checkpoint))
+    _ok(_upscale(src, once, bilinear_checkpoint, "--scale", "2"))
     _ok(_upscale(once, twice, bilinear_checkpoint, "--scale", "2"))
     with av.open(str(twice)) as c:
         assert [ch["metadata"].get("title") for ch in c.chapters()] == ["Opening", "Ending"]

@@ -45,7 +45,10 @@ from vsr_cli.video.reader import VideoReader, ffmpeg_reason
 _ATTACHED_PIC = av.stream.Disposition.attached_pic
 
 # Tags the muxer writes itself; copying the input's would be wrong for the output.
-_STALE_TAG = re.compile(r"^(DURATION|ENCODER|encoder|NUMBER_OF_.*|_STATISTICS_.*|BPS.*)$")
+# ALPHA_MODE says a WebM stream carries alpha, which this output's stream does not.
+_STALE_TAG = re.compile(
+    r"^(DURATION|ENCODER|encoder|NUMBER_OF_.*|_STATISTICS_.*|BPS.*|alpha_mode|ALPHA_MODE)$"
+)
 _TEXT_SUBTITLES = {"subrip", "srt", "mov_text", "text", "ass", "ssa"}
 # Refused only when the file is closed (field notes), so decided up front.
 _LATE_REFUSALS = {"mp4": ("pcm_",), "mov": ()}
@@ -295,8 +298,10 @@ class VideoWriter:
         self._container = self._out.format.name.split(",")[0]
         codec = settings.codec or default_codec(self._container)
         pix_fmt = choose_pix_fmt(codec, info.pix_fmt, info.bit_depth, settings.pix_fmt)
-        if has_alpha(info.pix_fmt) and not has_alpha(pix_fmt):
-            self._warn(f"the alpha plane is dropped: {codec} as {pix_fmt} has none")
+        # VP9 keeps alpha beside the picture (Matroska's ALPHA_MODE): decoded without it.
+        webm_alpha = reader.video_stream.metadata.get("alpha_mode") == "1"
+        if webm_alpha or (has_alpha(info.pix_fmt) and not has_alpha(pix_fmt)):
+            self._warn(f"the alpha plane (transparency) is dropped; {codec} writes {pix_fmt}")
         options = encoder_options(settings, codec) | self._hdr_options(reader, codec, settings)
         try:
             stream = self._out.add_stream(codec, rate=info.average_rate or Fraction(25))
