@@ -220,7 +220,7 @@ def test_h264_with_b_frames_in_avi(tmp_path, bilinear_checkpoint):
     assert times == sorted(times) and len(set(times)) == len(times)
 
 
-def test_prores_4444_stays_444_10_bit_and_the_alpha_loss_is_said(tmp_path, bilinear_checkpoint):
+def test_prores_4444_stays_444_and_keeps_alpha_where_the_encoder_can(tmp_path, bilinear_checkpoint):
     src = real_files.make_prores4444_mov(tmp_path)
     out = tmp_path / "out.mkv"
     result = _upscale(src, out, bilinear_checkpoint)
@@ -228,18 +228,45 @@ def test_prores_4444_stays_444_10_bit_and_the_alpha_loss_is_said(tmp_path, bilin
     assert any("alpha" in w for w in _warnings(result)), result.stderr
     with av.open(str(out)) as c:
         assert c.streams.video[0].codec_context.pix_fmt == "yuv444p10le"
+    master = tmp_path / "out.mov"
+    _ok(_upscale(src, master, bilinear_checkpoint, "--codec", "prores_ks"))
+    with av.open(str(master)) as c:
+        frame = next(c.decode(video=0))
+    assert frame.format.name.startswith("yuva444p")
 
 
-def test_vp9_alpha_loss_is_said_and_not_claimed(tmp_path, bilinear_checkpoint):
+def _alpha_planes(path: Path) -> list:
+    """Alpha of each frame, decoded as players do (libvpx reads WebM's alpha side data)."""
+    with av.open(str(path)) as c:
+        video = c.streams.video[0]
+        decoder = (
+            av.CodecContext.create("libvpx-vp9", "r")
+            if video.codec_context.name == "vp9"
+            else video.codec_context
+        )
+        frames = [f for p in c.demux(video) for f in decoder.decode(p if p.size else None)]
+    return [f.to_ndarray(format="rgba")[..., 3] for f in frames]
+
+
+def test_vp9_alpha_is_upscaled_with_the_picture(tmp_path, bilinear_checkpoint):
+    """The test clip is opaque on its left half and 25% opaque on its right half."""
     src = real_files.make_vp9_alpha_webm(tmp_path)
     out = tmp_path / "out.webm"
     result = _upscale(src, out, bilinear_checkpoint)
     _ok(result)
+    assert not _warnings(result)[1:], result.stderr  # only "no GPU found"
+    planes = _alpha_planes(out)
+    assert len(planes) == len(_alpha_planes(src))
+    assert planes[0].shape == (256, 256)
+    left, right = planes[0][:, :120].mean(), planes[0][:, 136:].mean()
+    assert left > 250 and 55 < right < 75
+
+    flat = tmp_path / "flat.mp4"  # H.264 has no alpha: said, and not claimed
+    result = _upscale(src, flat, bilinear_checkpoint)
+    _ok(result)
     assert any("alpha plane (transparency) is dropped" in w for w in _warnings(result))
-    with av.open(str(out)) as c:
-        video = c.streams.video[0]
-        assert video.codec_context.name == "vp9"
-        assert "alpha_mode" not in {k.lower() for k in video.metadata}
+    with av.open(str(flat)) as c:
+        assert "alpha_mode" not in {k.lower() for k in c.streams.video[0].metadata}
 
 
 def test_webm_and_gif_outputs_pick_their_own_encoder(tmp_path, bilinear_checkpoint):

@@ -57,6 +57,7 @@ class Result:
 class _Meta:
     pts: int
     time: float
+    alpha: np.ndarray | None  # low-res; upscaled plainly (bilinear) beside the model
 
 
 _END = object()
@@ -203,17 +204,13 @@ def _run(
     decoded = _Pipe(stop, QUEUE_FRAMES)
     encoded = _Pipe(stop, QUEUE_FRAMES)
     copy = writer.copied_streams
-    to_rgb = functools.partial(
-        output_pixels,
-        scale=options.scale,
-        peak=65535 if writer.rgb_depth > 8 else 255,
-        size=writer.size,
-    )
+    peak = 65535 if writer.rgb_depth > 8 else 255
+    to_rgb = functools.partial(output_pixels, scale=options.scale, peak=peak, size=writer.size)
 
     def decode() -> None:
         for item in reader.media(copy):
             if isinstance(item, DecodedFrame):
-                decoded.put((input_pixels(item.rgb), _Meta(item.pts, item.time)))
+                decoded.put((input_pixels(item.rgb), _Meta(item.pts, item.time, item.alpha)))
             else:
                 decoded.put(item)
         decoded.put(_END)
@@ -224,7 +221,10 @@ def _run(
                 writer.mux_packet(item)
             else:
                 rgb, meta = item
-                writer.write_frame(rgb, meta.pts, meta.time)
+                alpha = None
+                if writer.keeps_alpha and meta.alpha is not None:
+                    alpha = upscale_alpha(meta.alpha, writer.size, peak)
+                writer.write_frame(rgb, meta.pts, meta.time, alpha)
                 advance(1)
         writer.finish()
 
@@ -319,3 +319,12 @@ def output_pixels(frame: Tensor, scale: int, peak: int, size: tuple[int, int]) -
     if peak == 255:
         return values.to(torch.uint8).cpu().numpy()
     return values.to(torch.int32).cpu().numpy().astype(np.uint16)
+
+
+def upscale_alpha(alpha: np.ndarray, size: tuple[int, int], peak: int) -> np.ndarray:
+    """A low-res alpha plane (uint8/uint16) -> (height, width) at ``peak``, bilinear: edges of
+    transparency need no model, and a smooth ramp is what compositors expect."""
+    plane = torch.from_numpy(alpha.astype(np.float32) / np.iinfo(alpha.dtype).max)
+    up = F.interpolate(plane[None, None], size=(size[1], size[0]), mode="bilinear")[0, 0]
+    values = (up.clamp(0, 1) * peak).round()
+    return values.numpy().astype(np.uint8 if peak == 255 else np.uint16)

@@ -59,6 +59,7 @@ class DecodedFrame:
     rgb: np.ndarray  # (h, w, 3) uint8 or uint16
     pts: int
     time: float
+    alpha: np.ndarray | None = None  # (h, w), the rgb's dtype, where the input has alpha
 
 
 DEINTERLACE_MODES = ("auto", "off", "frame", "field")
@@ -185,8 +186,17 @@ class VideoReader:
             self._raw = self._demux()
             self._ahead: list[av.VideoFrame | av.Packet] = []
             self.first = self._prime()
-            # The first frame's size is the video's: a stream's header may state a later one.
-            self.info = replace(self.info, width=self.first.width, height=self.first.height)
+            # The first frame's size and format are the video's: a stream's header may state
+            # a later size, or leave out an alpha plane.
+            fmt = self.first.format
+            self.info = replace(
+                self.info,
+                width=self.first.width,
+                height=self.first.height,
+                pix_fmt=fmt.name,
+                bit_depth=max(c.bits for c in fmt.components),
+            )
+            self.alpha = any(c.is_alpha for c in fmt.components)
             self.hdr = HdrMetadata.of_frame(self.first)
         except BaseException:
             self._container.close()
@@ -194,13 +204,20 @@ class VideoReader:
 
     def _demux(self) -> Iterator[av.VideoFrame | av.Packet]:
         """Decoded video frames and every other stream's packets, in demux order."""
+        # FFmpeg's own VP9 decoder ignores the alpha WebM keeps beside each frame; libvpx's
+        # reads it.
+        webm_alpha = self._video.metadata.get("alpha_mode") == "1"
+        decoder = av.CodecContext.create("libvpx-vp9", "r") if webm_alpha else None
         try:
             for packet in self._container.demux():
                 if packet.stream.index != self._video.index:
                     if packet.dts is not None:
                         yield packet
                     continue
-                yield from packet.decode()
+                if decoder is None:
+                    yield from packet.decode()
+                else:
+                    yield from decoder.decode(packet if packet.size else None)
         except av.error.FFmpegError as e:
             raise InputError(
                 f"{self.name}: decoding failed after {self.decoded} frames ({ffmpeg_reason(e)})"
@@ -290,14 +307,19 @@ class VideoReader:
     def video_stream(self) -> av.video.stream.VideoStream:
         return self._video
 
-    def _to_rgb(self, frame: av.VideoFrame) -> np.ndarray:
-        fmt = "rgb48le" if self.info.bit_depth > 8 else "rgb24"
-        return frame.to_ndarray(
+    def _to_rgb(self, frame: av.VideoFrame) -> tuple[np.ndarray, np.ndarray | None]:
+        """RGB, and the alpha plane apart (the model sees RGB only)."""
+        deep = self.info.bit_depth > 8
+        fmt = ("rgba64le" if deep else "rgba") if self.alpha else ("rgb48le" if deep else "rgb24")
+        pixels = frame.to_ndarray(
             format=fmt,
             src_colorspace=self.info.color.sws_matrix,
             src_color_range=self.info.color.sws_range,
             interpolation=EXACT,
         )
+        if not self.alpha:
+            return pixels, None
+        return np.ascontiguousarray(pixels[..., :3]), np.ascontiguousarray(pixels[..., 3])
 
     def _timestamp(self, frame: av.VideoFrame) -> tuple[int, float]:
         """The frame's pts and time; raw streams (.h264, .y4m pipes) carry none and AVI
@@ -335,7 +357,8 @@ class VideoReader:
         pts, seconds = self._timestamp(frame)
         self.decoded += 1
         self._last_time = seconds
-        return DecodedFrame(self._to_rgb(frame), pts, seconds)
+        rgb, alpha = self._to_rgb(frame)
+        return DecodedFrame(rgb, pts, seconds, alpha)
 
     def _check_complete(self) -> None:
         """A clip that ends well before the end its container states must not pass for a

@@ -146,8 +146,8 @@ def check_encoder(settings: EncodeSettings, container: str) -> None:
 
 
 def choose_pix_fmt(codec: str, source_pix_fmt: str, source_depth: int, wanted: str | None) -> str:
-    """The requested pix_fmt, else the source's, else the same chroma subsampling without
-    an alpha plane at the nearest depth, else 4:2:0 at the source's bit depth."""
+    """The requested pix_fmt, else the source's, else the same chroma subsampling (and alpha
+    plane, where the encoder has one) at the nearest depth, else 4:2:0 at the source's depth."""
     try:
         formats = [f.name for f in av.codec.Codec(codec, "w").video_formats or ()]
     except (av.error.FFmpegError, ValueError):
@@ -160,18 +160,19 @@ def choose_pix_fmt(codec: str, source_pix_fmt: str, source_depth: int, wanted: s
         return source_pix_fmt
     source = av.VideoFormat(source_pix_fmt)
     same_chroma = [
-        f
-        for f in formats
-        if not has_alpha(f)
-        and not av.VideoFormat(f).is_rgb
-        and f.startswith("yuv")
-        and _chroma(av.VideoFormat(f)) == _chroma(source)
+        f for f in formats if f.startswith("yuv") and _chroma(av.VideoFormat(f)) == _chroma(source)
     ]
-    # Same chroma subsampling without the alpha plane (ProRes 4444 stays 4:4:4), at the
-    # source's depth or the nearest the encoder has.
+    # Same chroma subsampling (ProRes 4444 stays 4:4:4), with the alpha plane if the source
+    # has one and the encoder can, at the source's depth or the nearest the encoder has.
     if same_chroma and not source.is_rgb:
+        alpha = has_alpha(source_pix_fmt)
         return min(
-            same_chroma, key=lambda f: (_depth(f) < source_depth, abs(_depth(f) - source_depth))
+            same_chroma,
+            key=lambda f: (
+                has_alpha(f) != alpha,
+                _depth(f) < source_depth,
+                abs(_depth(f) - source_depth),
+            ),
         )
     deep = [f for f in ("yuv420p10le", "yuv420p12le", "yuv420p16le") if f in formats]
     if source_depth > 8 and deep:
@@ -298,10 +299,12 @@ class VideoWriter:
         self._container = self._out.format.name.split(",")[0]
         codec = settings.codec or default_codec(self._container)
         pix_fmt = choose_pix_fmt(codec, info.pix_fmt, info.bit_depth, settings.pix_fmt)
-        # VP9 keeps alpha beside the picture (Matroska's ALPHA_MODE): decoded without it.
-        webm_alpha = reader.video_stream.metadata.get("alpha_mode") == "1"
-        if webm_alpha or (has_alpha(info.pix_fmt) and not has_alpha(pix_fmt)):
-            self._warn(f"the alpha plane (transparency) is dropped; {codec} writes {pix_fmt}")
+        self.keeps_alpha = reader.alpha and has_alpha(pix_fmt)
+        if reader.alpha and not self.keeps_alpha:
+            self._warn(
+                f"the alpha plane (transparency) is dropped; {codec} writes {pix_fmt} "
+                "(libvpx-vp9 into .webm, prores_ks or ffv1 keep it)"
+            )
         options = encoder_options(settings, codec) | self._hdr_options(reader, codec, settings)
         try:
             stream = self._out.add_stream(codec, rate=info.average_rate or Fraction(25))
@@ -333,7 +336,12 @@ class VideoWriter:
         stream.metadata.update(_fresh_tags(reader.video_stream.metadata))
         # Frames arrive as 16-bit RGB when the output keeps more than 8 bits.
         self.rgb_depth = 16 if av.VideoFormat(pix_fmt).components[0].bits > 8 else 8
-        self._rgb_format = "rgb48le" if self.rgb_depth == 16 else "rgb24"
+        self._rgb_format = {
+            (8, False): "rgb24",
+            (16, False): "rgb48le",
+            (8, True): "rgba",
+            (16, True): "rgba64le",
+        }[self.rgb_depth, self.keeps_alpha]
         self._reformatter = VideoReformatter()
         return stream
 
@@ -450,9 +458,25 @@ class VideoWriter:
         except av.error.FFmpegError as e:
             raise OutputError(f"{self.name}: writing failed ({e})") from None
 
-    def write_frame(self, rgb: np.ndarray, pts: int | None, time: float | None) -> None:
-        """Encode one output frame, keeping the input frame's timestamp."""
+    def write_frame(
+        self,
+        rgb: np.ndarray,
+        pts: int | None,
+        time: float | None,
+        alpha: np.ndarray | None = None,
+    ) -> None:
+        """Encode one output frame (with its alpha plane where kept), keeping the input
+        frame's timestamp."""
         self._flush_pending(time)
+        if self.keeps_alpha:
+            rgb = np.dstack(
+                (
+                    rgb,
+                    alpha
+                    if alpha is not None
+                    else np.full_like(rgb[..., 0], np.iinfo(rgb.dtype).max),
+                )
+            )
         frame = av.VideoFrame.from_ndarray(rgb, format=self._rgb_format)
         frame = self._reformatter.reformat(
             frame,
