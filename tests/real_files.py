@@ -248,6 +248,31 @@ def make_audio_with_cover(dir: Path, suffix: str = ".mp3") -> Path:
     return out
 
 
+def make_video_with_cover(dir: Path) -> Path:
+    """A downloaded episode or music video with a thumbnail: H.264 plus a JPEG cover
+    (attached_pic), the cover stream listed second."""
+    out = dir / "episode_with_thumbnail.mp4"
+    thumb = ["-f", "lavfi", "-i", "color=c=orange:size=64x64:duration=0.04"]
+    ffmpeg(
+        *_video(),
+        *thumb,
+        "-map",
+        "0:v",
+        "-map",
+        "1:v",
+        "-c:v:0",
+        "libx264",
+        "-c:v:1",
+        "mjpeg",
+        "-frames:v:1",
+        "1",
+        "-disposition:v:1",
+        "attached_pic",
+        out,
+    )
+    return out
+
+
 # 7 -------------------------------------------------------------------------------------
 def make_bracket_names(dir: Path) -> list[Path]:
     """Names as downloaders and rippers write them: ``clip [1080p].mp4``, and a path whose
@@ -623,6 +648,7 @@ ALL = {
     "dvd_mpeg2": make_dvd_mpeg2,
     "interlaced": make_interlaced,
     "audio_with_cover": make_audio_with_cover,
+    "video_with_cover": make_video_with_cover,
     "dvdsub_mkv": make_dvdsub_mkv,
     "pgs_mkv": make_pgs_mkv,
     "ass_mkv": make_ass_mkv,

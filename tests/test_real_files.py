@@ -141,6 +141,20 @@ def test_a_song_with_cover_art_is_not_a_video(tmp_path, bilinear_checkpoint, suf
     assert _nothing_left(tmp_path, src.name)
 
 
+def test_cover_art_beside_a_video_is_kept_as_cover_art(tmp_path, bilinear_checkpoint):
+    src = real_files.make_video_with_cover(tmp_path)
+    with av.open(str(src)) as c:
+        cover = next(bytes(p) for p in c.demux(c.streams[1]) if p.size)
+    for suffix in (".mkv", ".mp4"):
+        out = tmp_path / f"out{suffix}"
+        _ok(_upscale(src, out, bilinear_checkpoint))
+        with av.open(str(out)) as c:
+            video, art = c.streams.video
+            assert (video.codec_context.width, video.codec_context.height) == (256, 256)
+            assert art.disposition & av.stream.Disposition.attached_pic
+            assert next(bytes(p) for p in c.demux(art) if p.size) == cover  # not re-encoded
+
+
 def test_names_with_brackets_are_printed_literally(tmp_path, bilinear_checkpoint):
     first, second = real_files.make_bracket_names(tmp_path)
     out = tmp_path / "up [4k].mkv"

@@ -213,6 +213,9 @@ class VideoReader:
                 if packet.stream.index != self._video.index:
                     if packet.dts is not None:
                         yield packet
+                    elif packet.size and packet.stream.disposition & _ATTACHED_PIC:
+                        packet.pts = packet.dts = 0  # cover art: one untimed picture
+                        yield packet
                     continue
                 if decoder is None:
                     yield from packet.decode()
@@ -230,6 +233,15 @@ class VideoReader:
             if isinstance(item, av.VideoFrame):
                 return item
         raise InputError(f"{self.name}: no frame could be decoded")
+
+    def cover_art(self) -> dict[int, bytes]:
+        """Attached pictures (stream index -> image bytes): demuxers hand them out first,
+        so they are among what was read ahead for the first frame."""
+        return {
+            p.stream.index: bytes(p)
+            for p in self._ahead
+            if isinstance(p, av.Packet) and p.stream.disposition & _ATTACHED_PIC
+        }
 
     @property
     def interlaced(self) -> bool:

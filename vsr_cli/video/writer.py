@@ -55,6 +55,7 @@ _LATE_REFUSALS = {"mp4": ("pcm_",), "mov": ()}
 # Encoders a container implies when --codec is not given, as ffmpeg picks them.
 _CONTAINER_CODECS = {"webm": "libvpx-vp9", "gif": "gif", "apng": "apng"}
 _QUICKTIME_KEYS = "com.apple.quicktime."
+_IMAGE_TYPES = {"mjpeg": ("jpg", "image/jpeg"), "png": ("png", "image/png")}
 
 
 @dataclass(frozen=True)
@@ -366,8 +367,12 @@ class VideoWriter:
 
     def _add_copies(self, reader: VideoReader) -> None:
         container = self._container
+        covers = reader.cover_art()
         for stream in reader.container.streams:
             if stream.index == reader.video_stream.index or not _worth_copying(stream):
+                continue
+            if container == "matroska" and stream.index in covers:
+                self._attach_cover(stream, covers[stream.index])
                 continue
             codec = stream.codec_context.name if stream.codec_context else stream.type
             kind = "cover art" if stream.disposition & _ATTACHED_PIC else f"{stream.type} stream"
@@ -390,6 +395,13 @@ class VideoWriter:
                 )
             out.metadata.update(_fresh_tags(stream.metadata))
             self._copies[stream.index] = (out, convert_to)
+
+    def _attach_cover(self, stream: av.stream.Stream, data: bytes) -> None:
+        """Matroska keeps cover art as an attachment named ``cover.*`` (its convention),
+        not as a one-picture video track."""
+        codec = stream.codec_context.name if stream.codec_context else ""
+        ext, mime = _IMAGE_TYPES.get(codec, ("bin", "application/octet-stream"))
+        self._out.add_attachment(f"cover.{ext}", mime, data)
 
     def _refusal(self, stream: av.stream.Stream) -> str | None:
         """Whether this container takes a copy of ``stream``, tried on a scratch file with
