@@ -23,6 +23,7 @@ from torch.utils._pytree import tree_leaves
 
 from vsr_cli.engine import Engine, pick_device
 from vsr_cli.models.psrt import PSRTRecurrent
+from vsr_cli.models.swin import WindowAttention
 
 FUSED_ATTENTION = ("flash_attention", "efficient_attention", "cudnn_attention")
 
@@ -57,13 +58,23 @@ def main() -> None:
     parser.add_argument("--precision", default="fp32")
     parser.add_argument("--top", type=int, default=12, help="operations listed by count")
     parser.add_argument(
+        "--pad-heads",
+        action="store_true",
+        help="lay attention out as on CUDA (head dim padded to a multiple of 8), on any device",
+    )
+    parser.add_argument(
         "--require-fused", action="store_true", help="exit 1 if attention ran the math path"
     )
     args = parser.parse_args()
     width, height = (int(v) for v in args.size.split("x"))
     device = pick_device(args.device)
     torch.manual_seed(0)
-    engine = Engine(PSRTRecurrent(), device, args.precision, print)
+    model = PSRTRecurrent()
+    if args.pad_heads:
+        for module in model.modules():
+            if isinstance(module, WindowAttention):
+                module.head_multiple = 8
+    engine = Engine(model, device, args.precision, print)
     lq = torch.rand(args.frames, 3, height, width)
     engine.upscale(lq, 0, 0)  # warm-up: caches, kernel selection
     with OpCounter() as counter:

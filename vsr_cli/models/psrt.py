@@ -32,6 +32,7 @@ BRANCHES = ("backward_1", "forward_1", "backward_2", "forward_2")
 SCALE = 4
 MIN_SIZE = 64  # SpyNet's pyramid needs at least 64 px per side
 HR_WIDTH = 64  # reconstruction width after upconv2; fixed in every checkpoint
+FLOW_PAIRS_PER_CALL = 8  # frame pairs per SpyNet call: fewer launches, bounded memory
 
 
 @dataclass(frozen=True)
@@ -201,12 +202,22 @@ class PSRTRecurrent(nn.Module):
         return model
 
     def compute_flows(self, lq: Tensor) -> dict[tuple[int, int], Tensor]:
-        """Flows between neighbours: ``flows[(i, j)]`` samples frame j onto frame i."""
+        """Flows between neighbours: ``flows[(i, j)]`` samples frame j onto frame i.
+
+        Frame pairs go through SpyNet in batches (both directions of up to
+        ``FLOW_PAIRS_PER_CALL`` pairs at once): a few big kernels instead of many small
+        ones, with peak memory still bounded whatever the chunk length.
+        """
+        n, t = lq.shape[:2]
         flows = {}
-        for i in range(lq.shape[1] - 1):
-            a, b = lq[:, i], lq[:, i + 1]
+        for start in range(0, t - 1, FLOW_PAIRS_PER_CALL):
+            stop = min(start + FLOW_PAIRS_PER_CALL, t - 1)
+            a = lq[:, start:stop].transpose(0, 1).flatten(0, 1)  # pair-major: (pairs * n, ...)
+            b = lq[:, start + 1 : stop + 1].transpose(0, 1).flatten(0, 1)
             to_next, to_prev = self.spynet(torch.cat((a, b)), torch.cat((b, a))).chunk(2)
-            flows[(i, i + 1)], flows[(i + 1, i)] = to_next, to_prev
+            for k, i in enumerate(range(start, stop)):
+                flows[(i, i + 1)] = to_next[k * n : (k + 1) * n]
+                flows[(i + 1, i)] = to_prev[k * n : (k + 1) * n]
         return flows
 
     def propagate(

@@ -76,5 +76,5 @@ class SpyNet(nn.Module):
             flow = module(torch.cat((refs[level], warped, up), dim=1)) + up
 
         flow = F.interpolate(flow, size=(h, w), mode="bilinear", align_corners=False)
-        scale = flow.new_tensor([w / w32, h / h32]).view(1, 2, 1, 1)
-        return flow * scale
+        # Python scalars, not a tensor built on the host: no copy to the device per call.
+        return torch.stack((flow[:, 0] * (w / w32), flow[:, 1] * (h / h32)), dim=1)

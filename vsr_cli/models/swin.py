@@ -55,16 +55,8 @@ def _shift_labels(window: Triple, shift: Triple, last: tuple[bool, ...]) -> Tens
     return labels.flatten()
 
 
-def attend(q: Tensor, k: Tensor, v: Tensor, mask: Tensor, multiple: int = 1) -> Tensor:
-    """SDPA on (B, heads, N, d) with an additive mask and the head dim zero-padded to a
-    ``multiple``: CUDA's fused kernels need multiples of 8 (20 -> 24 for the released model),
-    and zero columns leave q.k, and the kept part of the output, unchanged."""
-    d = q.shape[-1]
-    pad = (-d) % multiple
-    if pad:
-        q, k, v = (F.pad(t, (0, pad)) for t in (q, k, v))
-    out = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, scale=d**-0.5)
-    return out[..., :d] if pad else out
+def padded_head_dim(head_dim: int, multiple: int) -> int:
+    return -(-head_dim // multiple) * multiple
 
 
 class Mlp(nn.Module):
@@ -79,20 +71,47 @@ class Mlp(nn.Module):
 
 
 class WindowAttention(nn.Module):
-    """Multi-head self-attention inside (wt, wh, ww) windows with a relative position bias."""
+    """Multi-head self-attention inside (wt, wh, ww) windows with a relative position bias.
+
+    CUDA's fused attention kernels need head dims that are multiples of 8 (the released
+    model has 20), so on CUDA q, k and v come out of the qkv projection already padded
+    with zero channels, and the output projection ignores them: zero columns leave q.k
+    and the kept part of the output unchanged, and no activation is ever padded or cut.
+    """
 
     def __init__(self, dim: int, window: Triple, num_heads: int) -> None:
         super().__init__()
         self.window = window
         self.num_heads = num_heads
         self.head_dim = dim // num_heads
+        self.head_multiple: int | None = None  # None: 8 on CUDA, 1 elsewhere
         table_rows = math.prod(2 * s - 1 for s in window)
         self.relative_position_bias_table = nn.Parameter(torch.zeros(table_rows, num_heads))
         self.register_buffer("relative_position_index", relative_position_index(window))
         self.qkv = nn.Linear(dim, 3 * dim)
         self.proj = nn.Linear(dim, dim)
         self._masks: dict[tuple, Tensor] = {}
-        self.register_load_state_dict_post_hook(lambda module, _: module._masks.clear())
+        self._padded: dict[tuple, tuple[Tensor, Tensor, Tensor]] = {}
+        self.register_load_state_dict_post_hook(lambda module, _: module._clear_caches())
+
+    def _clear_caches(self) -> None:
+        self._masks.clear()
+        self._padded.clear()
+
+    def _weights(self, padded: int) -> tuple[Tensor, Tensor, Tensor]:
+        """qkv weight and bias with each head's channels zero-padded to ``padded``, and the
+        output projection's weight with matching zero columns (cached per device)."""
+        if padded == self.head_dim:
+            return self.qkv.weight, self.qkv.bias, self.proj.weight
+        key = (padded, self.qkv.weight.device, self.qkv.weight.dtype)
+        if key not in self._padded or self.training:
+            heads, hd, c = self.num_heads, self.head_dim, self.proj.weight.shape[0]
+            extra = padded - hd
+            w = F.pad(self.qkv.weight.detach().view(3, heads, hd, c), (0, 0, 0, extra))
+            b = F.pad(self.qkv.bias.detach().view(3, heads, hd), (0, extra))
+            proj = F.pad(self.proj.weight.detach().view(c, heads, hd), (0, extra))
+            self._padded[key] = (w.reshape(-1, c), b.reshape(-1), proj.reshape(c, -1))
+        return self._padded[key]
 
     def _mask(self, classes: tuple[bool, ...], shift: Triple, like: Tensor) -> Tensor:
         """(1, heads, N, N) bias + shift mask for windows of one class, cached per dtype/device."""
@@ -119,17 +138,19 @@ class WindowAttention(nn.Module):
         strided views of it, and each class's q, k, v and result are copied once.
         """
         b, depth, height, width, c = x.shape
-        (wt, wh, ww), heads, hd = self.window, self.num_heads, self.head_dim
+        (wt, wh, ww), heads = self.window, self.num_heads
+        hd = padded_head_dim(self.head_dim, self.head_multiple or (8 if x.is_cuda else 1))
         grid = (depth // wt, height // wh, width // ww)
         n_tok = wt * wh * ww
+        qkv_weight, qkv_bias, proj_weight = self._weights(hd)
 
         def windowed(t: Tensor, parts: int) -> Tensor:
             """(b, D, H, W, parts*c) -> (parts, b, gt, gh, gw, heads, wt, wh, ww, hd), a view."""
             t = t.view(b, grid[0], wt, grid[1], wh, grid[2], ww, parts, heads, hd)
             return t.permute(7, 0, 1, 3, 5, 8, 2, 4, 6, 9)
 
-        q, k, v = windowed(self.qkv(x), 3).unbind(0)
-        out = q.new_empty(b, depth, height, width, c)
+        q, k, v = windowed(F.linear(x, qkv_weight, qkv_bias), 3).unbind(0)
+        out = q.new_empty(b, depth, height, width, heads * hd)
         out_windows = windowed(out, 1)[0]
 
         # Split the window grid by class: along a shifted axis, the last window is apart.
@@ -143,9 +164,12 @@ class WindowAttention(nn.Module):
             index = (slice(None), *(p[0] for p in parts))
             classes = tuple(p[1] for p in parts)
             qs, ks, vs = (t[index].reshape(-1, heads, n_tok, hd) for t in (q, k, v))
-            res = attend(qs, ks, vs, self._mask(classes, shift, qs), 8 if qs.is_cuda else 1)
+            mask = self._mask(classes, shift, qs)
+            res = F.scaled_dot_product_attention(
+                qs, ks, vs, attn_mask=mask, scale=self.head_dim**-0.5
+            )
             out_windows[index] = res.view(out_windows[index].shape)
-        return self.proj(out)
+        return F.linear(out, proj_weight, self.proj.bias)
 
 
 class SwinBlock(nn.Module):
