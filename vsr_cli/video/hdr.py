@@ -9,6 +9,7 @@ and ``AVContentLightMetadata`` (MaxCLL, MaxFALL).
 from __future__ import annotations
 
 import struct
+from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
 
@@ -43,29 +44,29 @@ class HdrMetadata:
             return None
         return cls(primaries, white, luminance, max_cll, max_fall)
 
+    def _display(self, xy: Callable[[Fraction], str], lum: Callable[[Fraction], str]) -> str:
+        """``G(x,y)B(x,y)R(x,y)WP(x,y)L(max,min)``, the order both encoders read."""
+        if not (self.primaries and self.white_point and self.luminance):
+            return ""
+        (r, g, b), low, high = self.primaries, *self.luminance
+        points = (("G", g), ("B", b), ("R", r), ("WP", self.white_point))
+        return "".join(f"{k}({xy(p[0])},{xy(p[1])})" for k, p in points) + (
+            f"L({lum(high)},{lum(low)})"
+        )
+
     def x265_params(self) -> str:
-        """``master-display=G(x,y)B(x,y)R(x,y)WP(x,y)L(max,min):max-cll=cll,fall``, with
-        chromaticities in 1/50000 and luminance in 1/10000 cd/m2 (SMPTE ST 2086 units)."""
-        parts = []
-        if self.primaries and self.white_point and self.luminance:
-            (r, g, b), wp = self.primaries, self.white_point
-            xy = "".join(f"{k}({_u(p[0], 50000)},{_u(p[1], 50000)})" for k, p in
-                         (("G", g), ("B", b), ("R", r), ("WP", wp)))  # fmt: skip
-            low, high = self.luminance
-            parts.append(f"master-display={xy}L({_u(high, 10000)},{_u(low, 10000)})")
+        """x265's ``master-display`` (chromaticities in 1/50000, luminance in 1/10000
+        cd/m2: SMPTE ST 2086 units) and ``max-cll``."""
+        display = self._display(lambda v: str(round(v * 50000)), lambda v: str(round(v * 10000)))
+        parts = ["hdr10=1"] + ([f"master-display={display}"] if display else [])
         if self.max_cll is not None:
             parts.append(f"max-cll={self.max_cll},{self.max_fall or 0}")
-        return ":".join(["hdr10=1", *parts])
+        return ":".join(parts)
 
     def svtav1_params(self) -> str:
         """SVT-AV1's ``mastering-display`` and ``content-light``, in plain decimals."""
-        parts = []
-        if self.primaries and self.white_point and self.luminance:
-            (r, g, b), wp = self.primaries, self.white_point
-            xy = "".join(f"{k}({float(p[0]):.4f},{float(p[1]):.4f})" for k, p in
-                         (("G", g), ("B", b), ("R", r), ("WP", wp)))  # fmt: skip
-            low, high = self.luminance
-            parts.append(f"mastering-display={xy}L({float(high):.4f},{float(low):.4f})")
+        display = self._display(lambda v: f"{float(v):.4f}", lambda v: f"{float(v):.4f}")
+        parts = [f"mastering-display={display}"] if display else []
         if self.max_cll is not None:
             parts.append(f"content-light={self.max_cll},{self.max_fall or 0}")
         return ":".join(parts)
@@ -73,7 +74,3 @@ class HdrMetadata:
 
 def _ratio(num: int, den: int) -> Fraction:
     return Fraction(num, den) if den else Fraction(0)
-
-
-def _u(value: Fraction, units: int) -> int:
-    return round(value * units)
