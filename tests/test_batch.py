@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import av
@@ -164,3 +167,66 @@ def test_with_json_even_usage_errors_are_json(tmp_path, golden_checkpoint, args,
     (event,) = _json_lines(result.stderr)
     assert event["event"] == "error" and message in event["message"]
     assert not out.exists()
+
+
+def test_two_inputs_bound_for_one_output_are_refused_before_any_work(tmp_path):
+    """a.mp4 and a.mkv with --ext mkv would both become out/a.mkv: refused at once (no
+    weights are even looked for: none is reachable here)."""
+    (tmp_path / "in").mkdir()
+    a = make_clip(tmp_path / "in" / "a.mkv", audio=False, subtitle=None).path
+    b = make_clip(tmp_path / "in" / "a.mp4", audio=False, subtitle=None).path
+    env = {k: v for k, v in os.environ.items() if k != "VSR_DEBUG"}
+    env |= {"HF_HUB_OFFLINE": "1", "HF_HOME": str(tmp_path / "hf")}
+    start = time.monotonic()
+    result = vsr_upscale(a, b, tmp_path / "out", "--ext", "mkv", env=env)
+    assert time.monotonic() - start < 30
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines()[-1] == (
+        f"error: {a} and {b} would both be written to {tmp_path / 'out' / 'a.mkv'}"
+    )
+    assert not (tmp_path / "out").exists()
+
+
+def test_an_output_folder_inside_the_input_folder_is_not_searched(tmp_path, golden_checkpoint):
+    library = tmp_path / "clips"
+    library.mkdir()
+    make_clip(library / "a.mkv", audio=False, subtitle=None)
+    make_clip(library / "b.vob", audio=False, subtitle=None)  # DVD names are collected too
+    (library / "up").mkdir()
+    (library / "up" / "old.mkv").write_bytes((library / "a.mkv").read_bytes())
+    tasks = collect([library], library / "up", True, None)
+    assert [t.src.name for t in tasks] == ["a.mkv", "b.vob"]
+    result = vsr_upscale(
+        library, library / "up", "-r", "--ext", "mkv", "--weights", golden_checkpoint, "-q"
+    )
+    assert result.returncode == 0, result.stderr
+    assert sorted(p.name for p in (library / "up").iterdir()) == ["a.mkv", "b.mkv", "old.mkv"]
+
+
+@pytest.mark.parametrize(("sig", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_interrupting_a_batch_on_two_devices_leaves_nothing(tmp_path, golden_checkpoint, sig, code):
+    clips = [
+        make_clip(
+            tmp_path / f"clip{i}.mkv",
+            size=(96, 64),
+            pts=[40 * k for k in range(300)],
+            audio=False,
+            subtitle=None,
+        ).path
+        for i in range(2)
+    ]
+    out = tmp_path / "out"
+    command = [sys.executable, "-m", "vsr_cli", *clips, out]
+    command += ["--device", "cpu,cpu", "--weights", golden_checkpoint, "--chunk", "4", "-q"]
+    process = subprocess.Popen(command, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while len(list(out.glob(".*.part.mkv"))) < 2 and time.monotonic() < deadline:
+        time.sleep(0.1)  # both workers writing
+    assert len(list(out.glob(".*.part.mkv"))) == 2, "the workers never started writing"
+    process.send_signal(sig)
+    start = time.monotonic()
+    _, stderr = process.communicate(timeout=60)
+    assert time.monotonic() - start < 10
+    assert process.returncode == code, stderr
+    assert "Traceback" not in stderr
+    assert list(out.iterdir()) == []

@@ -126,6 +126,7 @@ def test_usage_errors_exit_2(tmp_path, golden_checkpoint, args):
         (["--preset", "nosuch"], "--preset: 'nosuch': libx264 refused it (invalid preset"),
         (["--codec", "libx265", "--preset", "nosuch"], "--preset: 'nosuch': libx265 refused it"),
         (["--pix-fmt", "nv99"], "--pix-fmt: libx264 cannot encode nv99"),
+        (["--codec", "aac"], "--codec: aac encodes audio, not video"),
     ],
 )
 def test_bad_encoder_options_are_usage_errors_before_any_work(tmp_path, options, message):

@@ -171,6 +171,11 @@ def _store(tmp_path: Path) -> Path:
     return tmp_path / "hf" / "vsr-cli" / "tiny"
 
 
+def _stored_files(tmp_path: Path) -> list[str]:
+    """What the model's folder holds, but the lock that one-download-at-a-time leaves."""
+    return sorted(p.name for p in _store(tmp_path).iterdir() if p.name != ".lock")
+
+
 def test_mirror_serves_the_authors_pth_converted_once(tmp_path, hub, mirror, published):
     digest = hashlib.sha256(published.read_bytes()).hexdigest()
     url = f"{mirror.url}/weights/PSRT_tiny.pth"
@@ -185,7 +190,7 @@ def test_mirror_serves_the_authors_pth_converted_once(tmp_path, hub, mirror, pub
     assert f"downloading model tiny from {url}" in result.stderr
     assert f"from {url}, sha256 {digest}" in result.stderr
     # The same checkpoint converted here gives the very bytes we would publish.
-    assert sorted(p.name for p in _store(tmp_path).iterdir()) == ["record.json", "tiny.safetensors"]
+    assert _stored_files(tmp_path) == ["record.json", "tiny.safetensors"]
     assert (_store(tmp_path) / "tiny.safetensors").read_bytes() == published.read_bytes()
 
     served = len(mirror.requests), len(hub.requests)
@@ -209,7 +214,7 @@ def test_mirror_with_the_wrong_sha256_keeps_nothing(tmp_path, hub, mirror):
     result = _vsr(env, "download", "tiny")
     assert result.returncode == 1
     assert f"{url}: failed verification: expected sha256 {'cd' * 32}, got" in result.stderr
-    assert [p.name for p in _store(tmp_path).iterdir()] == []
+    assert _stored_files(tmp_path) == []
 
 
 def test_a_mirror_dying_mid_file_leaves_nothing_then_the_next_run_completes(
@@ -233,7 +238,7 @@ def test_a_mirror_dying_mid_file_leaves_nothing_then_the_next_run_completes(
     result = vsr_upscale(clip.path, tmp_path / "out.mkv", "--model", "tiny", "-q", env=env)
     assert result.returncode == 0, result.stderr
     assert (_store(tmp_path) / "tiny.safetensors").read_bytes() == published.read_bytes()
-    assert [p.name for p in _store(tmp_path).iterdir() if p.suffix == ".part"] == []
+    assert [name for name in _stored_files(tmp_path) if name.endswith(".part")] == []
 
 
 def test_garbage_from_a_mirror_is_refused_and_the_next_source_used(
@@ -250,6 +255,34 @@ def test_garbage_from_a_mirror_is_refused_and_the_next_source_used(
     assert result.returncode == 0, result.stderr
     assert f"from {good}, sha256" in result.stderr
     assert (_store(tmp_path) / "tiny.safetensors").read_bytes() == published.read_bytes()
+
+
+def test_first_runs_started_together_download_once(tmp_path, hub, mirror):
+    """Shards started at once on a fresh machine: one downloads, the others wait for it."""
+    url = f"{mirror.url}/weights/PSRT_tiny.pth"
+    table = _table(tmp_path / "w.toml", "tiny.safetensors", "", "", f'mirrors = ["{url}"]\n')
+    env = _env(tmp_path, hub, table)
+    command = [sys.executable, "-c", "from vsr_cli.cli import vsr_main; vsr_main()"]
+    runs = [
+        subprocess.Popen([*command, "download", "tiny"], env=env, stderr=subprocess.PIPE)
+        for _ in range(3)
+    ]
+    for run in runs:
+        _, stderr = run.communicate(timeout=300)
+        assert run.returncode == 0, stderr
+    assert [r for r in mirror.requests if r.startswith("GET")] == ["GET /weights/PSRT_tiny.pth"]
+    assert hub.requests == []  # no Hub repository listed for this model
+    assert _models(env)["tiny"]["cached"]
+
+
+def test_a_changed_table_entry_is_not_served_from_an_old_download(tmp_path, hub, published):
+    digest = hashlib.sha256(published.read_bytes()).hexdigest()
+    table = _table(tmp_path / "w.toml", "tiny.safetensors", "")
+    env = _env(tmp_path, hub, table)
+    assert _vsr(env, "download", "tiny").returncode == 0
+    assert _models(env)["tiny"]["sha256"] == digest
+    table.write_text(table.read_text().replace('revision = "v1.0"', 'revision = "v2.0"'))
+    assert not _models(env)["tiny"]["cached"]
 
 
 def test_drive_folder_listing_and_confirmation_page(tmp_path, hub, golden_checkpoint, published):

@@ -15,14 +15,17 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from vsr_cli.engine import Engine
-from vsr_cli.errors import NoVideoStreamError, VsrError
-from vsr_cli.pipeline import UpscaleOptions, upscale_video
+from vsr_cli.errors import InputError, NoVideoStreamError, VsrError
+from vsr_cli.pipeline import CANCEL, Cancelled, UpscaleOptions, upscale_video
 from vsr_cli.progress import Outcome, Reporter
 
 VIDEO_EXTENSIONS = frozenset(
-    ".3gp .avi .flv .m2ts .m4v .mkv .mov .mp4 .mpeg .mpg .mts .mxf .nut .ogv .ts .webm .wmv .y4m"
-    "".split()
+    ".3g2 .3gp .asf .avi .divx .f4v .flv .m2t .m2ts .m2v .m4v .mkv .mod .mov .mp4 .mpeg .mpg "
+    ".mts .mxf .nut .ogv .tod .ts .vob .webm .wmv .y4m".split()
 )
+
+
+CANCEL_WAIT = 60.0  # seconds an interrupted batch waits for a worker's chunk to end
 
 
 @dataclass(frozen=True)
@@ -41,19 +44,37 @@ def parse_shard(text: str) -> tuple[int, int]:
 
 def collect(inputs: list[Path], out_dir: Path, recursive: bool, ext: str | None) -> list[Task]:
     """Every video among ``inputs`` (files, or folders searched by extension), sorted,
-    each with its output path under ``out_dir`` (same relative path and name)."""
+    each with its output path under ``out_dir`` (same relative path and name).
+
+    The output folder is never searched (it may sit inside an input folder, holding an
+    earlier run's outputs), and two inputs bound for one output are refused before any
+    work rather than one overwriting the other.
+    """
+    out_root = out_dir.resolve()
     tasks = []
     for item in inputs:
         if item.is_dir():
             found = item.rglob("*") if recursive else item.iterdir()
-            videos = [p for p in found if p.is_file() and p.suffix.lower() in VIDEO_EXTENSIONS]
+            videos = [
+                p
+                for p in found
+                if p.is_file()
+                and p.suffix.lower() in VIDEO_EXTENSIONS
+                and out_root not in p.resolve().parents
+            ]
             tasks += [Task(p, out_dir / p.relative_to(item)) for p in videos]
         else:
             tasks.append(Task(item, out_dir / item.name))
     if ext:
         suffix = ext if ext.startswith(".") else f".{ext}"
         tasks = [Task(t.src, t.dst.with_suffix(suffix)) for t in tasks]
-    return sorted(tasks, key=lambda t: str(t.src))
+    tasks.sort(key=lambda t: str(t.src))
+    seen: dict[Path, Path] = {}
+    for task in tasks:
+        first = seen.setdefault(task.dst, task.src)
+        if first != task.src:
+            raise InputError(f"{first} and {task.src} would both be written to {task.dst}")
+    return tasks
 
 
 def take_shard(tasks: list[Task], k: int, n: int) -> list[Task]:
@@ -72,6 +93,8 @@ def _run_one(
         result = upscale_video(task.src, task.dst, engine, options, reporter)
     except NoVideoStreamError:  # e.g. an .mp4 holding only audio
         return Outcome(name, "skipped", message="no video stream")
+    except Cancelled:
+        return Outcome(name, "failed", seconds=time.perf_counter() - started, message="interrupted")
     except VsrError as e:
         return Outcome(name, "failed", seconds=time.perf_counter() - started, message=str(e))
     except Exception as e:  # one broken file must not stop a batch
@@ -94,13 +117,14 @@ def run_batch(
     outcomes: list[Outcome | None] = [None] * len(tasks)
 
     def work(engine: Engine) -> None:
-        while True:
+        while not CANCEL.is_set():
             try:
                 i = pending.get_nowait()
             except queue.Empty:
                 return
             outcomes[i] = _run_one(tasks[i], engine, options, reporter, skip_existing)
-            reporter.outcome(outcomes[i])
+            if not CANCEL.is_set():  # an interrupted run says so once, from the main thread
+                reporter.outcome(outcomes[i])
 
     if len(engines) == 1:
         work(engines[0])
@@ -108,6 +132,12 @@ def run_batch(
         threads = [threading.Thread(target=work, args=(e,), daemon=True) for e in engines]
         for t in threads:
             t.start()
-        for t in threads:
-            t.join()
+        try:
+            for t in threads:
+                t.join()
+        except KeyboardInterrupt:  # each worker stops at its next chunk and removes its file
+            CANCEL.set()
+            for t in threads:
+                t.join(timeout=CANCEL_WAIT)
+            raise
     return [o for o in outcomes if o is not None]

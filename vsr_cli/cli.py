@@ -42,7 +42,7 @@ from vsr_cli.precision import PRECISIONS, resolve_precision
 from vsr_cli.progress import JsonReporter, Outcome, QuietReporter, Reporter, RichReporter
 from vsr_cli.registry import ModelEntry, load_registry
 from vsr_cli.video.reader import DEINTERLACE_MODES, VideoReader, describe
-from vsr_cli.video.writer import EncodeSettings, check_encoder
+from vsr_cli.video.writer import EncodeSettings, check_encoder, remove_unfinished
 from vsr_cli.weights import read_checkpoint
 
 stderr = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -248,8 +248,13 @@ def upscale(
             check_paths(inputs[0], output, overwrite)
             if inputs[0] != STDIO and not inputs[0].exists():
                 raise InputError(f"{inputs[0]}: no such file")
-        suffix = ext if not single else output.suffix
-        check_encoder(options.encode, container_format or (suffix or "").lstrip(".").lower())
+        if not single:  # the work list, and its collisions, before loading any weights
+            tasks = collect(inputs, output, recursive, ext)
+            if shard_k_n:
+                tasks = take_shard(tasks, *shard_k_n)
+        suffixes = {output.suffix} if single else {t.dst.suffix for t in tasks}
+        for suffix in sorted(suffixes):  # each output container's encoder, with your options
+            check_encoder(options.encode, container_format or suffix.lstrip(".").lower())
         engines = _engines(
             device, precision, weights, model, reporter, json_events, compile, tile_batch
         )
@@ -262,9 +267,6 @@ def upscale(
             )
             return
         output.mkdir(parents=True, exist_ok=True)
-        tasks = collect(inputs, output, recursive, ext)
-        if shard_k_n:
-            tasks = take_shard(tasks, *shard_k_n)
         outcomes = run_batch(tasks, engines, options, reporter, skip_existing)
         reporter.summary(outcomes)
         if any(o.status == "failed" for o in outcomes):
@@ -351,7 +353,7 @@ def _download(entry: ModelEntry, announce: bool) -> StoredModel:
         task = bar.add_task(entry.name, total=None)
 
         def on_source(label: str) -> None:
-            bar.console.print(f"downloading model {entry.name} from {label}")
+            bar.console.print(f"downloading model {entry.name} from {label}", markup=False)
             bar.reset(task, total=None)
 
         return fetch(
@@ -384,6 +386,7 @@ class _errors_as_messages:
         if exc is None or os.environ.get("VSR_DEBUG") == "1":
             return False
         if isinstance(exc, KeyboardInterrupt):
+            remove_unfinished()  # workers on other devices do not unwind before exit
             terminated = isinstance(exc, _Terminated)
             message = "terminated" if terminated else "interrupted"
             self.reporter.outcome(Outcome("", "failed", message=message))
@@ -422,7 +425,7 @@ def models(
         registry = load_registry()
         rows = []
         for entry in registry.models.values():
-            found = stored(entry)
+            found = stored(entry, check=False)
             rows.append(
                 {
                     "name": entry.name,
@@ -443,7 +446,8 @@ def models(
     out = Console(highlight=False)
     for row in rows:
         name = row["name"] + (" (default)" if row["default"] else "")
-        state = f"cached, {row['size'] / 2**20:.1f} MiB" if row["cached"] else "not downloaded"
+        size = f", {row['size'] / 2**20:.1f} MiB" if row["size"] else ""
+        state = f"cached{size}" if row["cached"] else "not downloaded"
         out.print(f"{name}  x{row['scale']}  {state}", markup=False)
         out.print(f"  {row['description']}", markup=False)
         if row["cached"]:

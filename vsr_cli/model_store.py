@@ -10,14 +10,17 @@ and its sha256, so later runs, and ``HF_HUB_OFFLINE=1``, make no request.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from filelock import FileLock
 from huggingface_hub import constants, try_to_load_from_cache
 
 from vsr_cli.errors import CheckpointError, WeightsError
@@ -57,25 +60,53 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
-def stored(entry: ModelEntry) -> StoredModel | None:
-    """The model's weights if a download completed before (no network)."""
+def _origin(entry: ModelEntry) -> dict[str, str]:
+    """What a record must match to stand for ``entry``: a changed table entry (another
+    revision, file or pin) means another download."""
+    return {"repo_id": entry.repo_id, "revision": entry.revision, "filename": entry.filename}
+
+
+def _recorded(entry: ModelEntry) -> StoredModel | None:
     try:
         record = json.loads(_record_file(entry).read_text(encoding="utf-8"))
         found = StoredModel(
             Path(record["path"]), record["sha256"], record["source"], record["size"]
         )
-        if found.path.is_file() and found.path.stat().st_size == found.size:
-            if not entry.sha256 or found.sha256 == entry.sha256.lower():
-                return found
+        current = record.get("entry") == _origin(entry)
     except (OSError, ValueError, KeyError, TypeError):
-        pass
-    hub_file = try_to_load_from_cache(entry.repo_id, entry.filename, revision=entry.revision)
-    if isinstance(hub_file, str):
-        try:
-            return _install(entry, Path(hub_file), HubSource(entry).label)
-        except SourceFailed:
-            return None
+        return None
+    pinned = not entry.sha256 or found.sha256 == entry.sha256.lower()
+    if current and pinned and found.path.is_file() and found.path.stat().st_size == found.size:
+        return found
     return None
+
+
+def _hub_cached(entry: ModelEntry) -> Path | None:
+    if not entry.repo_id:
+        return None
+    try:
+        found = try_to_load_from_cache(entry.repo_id, entry.filename, revision=entry.revision)
+    except ValueError as e:  # a malformed repo_id in the table
+        raise WeightsError(f"model {entry.name}: {e}") from None
+    return Path(found) if isinstance(found, str) else None
+
+
+def stored(entry: ModelEntry, check: bool = True) -> StoredModel | None:
+    """The model's weights if a download completed before (no network). A Hub file seen
+    for the first time is checked and recorded; ``check=False`` only looks (for listing)."""
+    found = _recorded(entry)
+    if found:
+        return found
+    hub_file = _hub_cached(entry)
+    if hub_file is None:
+        return None
+    if not check:
+        label = HubSource(entry).label
+        return StoredModel(hub_file, "(not yet checked)", label, hub_file.stat().st_size)
+    try:
+        return _install(entry, hub_file, HubSource(entry).label)
+    except SourceFailed:
+        return None
 
 
 def fetch(
@@ -83,7 +114,9 @@ def fetch(
     progress: Progress | None = None,
     on_source: Callable[[str], None] | None = None,
 ) -> StoredModel:
-    """The model's verified weights, downloading them from the first source that delivers."""
+    """The model's verified weights, downloading them from the first source that delivers.
+    One process at a time per model (shards started together on a fresh machine wait for
+    the first download instead of writing the same files)."""
     found = stored(entry)
     if found:
         return found
@@ -93,7 +126,20 @@ def fetch(
             f"`vsr download {entry.name}` while online, or pass --weights PATH"
         )
     workdir = store_dir(entry)
-    workdir.mkdir(parents=True, exist_ok=True)
+    try:
+        workdir.mkdir(parents=True, exist_ok=True)
+        with FileLock(workdir / ".lock"):
+            return stored(entry) or _download(entry, workdir, progress, on_source)
+    except OSError as e:
+        raise WeightsError(f"cannot write the model cache {workdir}: {e.strerror or e}") from None
+
+
+def _download(
+    entry: ModelEntry,
+    workdir: Path,
+    progress: Progress | None,
+    on_source: Callable[[str], None] | None,
+) -> StoredModel:
     tried = []
     for source in sources_for(entry):
         if on_source:
@@ -110,7 +156,9 @@ def fetch(
 
 def _install(entry: ModelEntry, download: Path, source: str) -> StoredModel:
     """Check that ``download`` is this model and record it; a mirror's or Drive's file is
-    converted to safetensors first. A file that fails is deleted, never kept."""
+    converted to safetensors first. A file that fails is deleted, never kept. The record
+    is a convenience: where it can't be written (a read-only shared cache), the checked
+    file is still used."""
     in_hub_cache = Path(constants.HF_HUB_CACHE) in download.parents
     try:
         model = PSRTRecurrent.from_state_dict(read_checkpoint(download))  # strict
@@ -130,13 +178,14 @@ def _install(entry: ModelEntry, download: Path, source: str) -> StoredModel:
             f"failed verification: expected sha256 {entry.sha256}, got {digest}; removed it"
         )
     found = StoredModel(final, digest, source, final.stat().st_size)
-    record = _record_file(entry)
-    record.parent.mkdir(parents=True, exist_ok=True)
-    partial = record.with_suffix(".tmp")
-    partial.write_text(
-        json.dumps(asdict(found) | {"path": str(final), "fetched": time.time()}), encoding="utf-8"
-    )
-    partial.replace(record)
+    record = asdict(found) | {"path": str(final), "entry": _origin(entry), "fetched": time.time()}
+    with contextlib.suppress(OSError):
+        _record_file(entry).parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(
+            "w", dir=_record_file(entry).parent, suffix=".tmp", delete=False
+        ) as partial:
+            json.dump(record, partial)
+        os.replace(partial.name, _record_file(entry))
     return found
 
 

@@ -33,6 +33,13 @@ from vsr_cli.video.reader import DecodedFrame, VideoReader
 from vsr_cli.video.writer import EncodeSettings, VideoWriter
 
 QUEUE_FRAMES = 32  # decoded frames waiting for the model, and finished ones for the encoder
+# Set when the process is interrupted: workers on other threads (one per device) stop at
+# their next chunk and clean up their output, as the interrupted main thread does.
+CANCEL = threading.Event()
+
+
+class Cancelled(Exception):
+    """This run was stopped because the process is being interrupted."""
 
 
 @dataclass(frozen=True)
@@ -264,6 +271,8 @@ def _infer(
 
     def run_chunk(last: bool) -> None:
         nonlocal tile
+        if CANCEL.is_set():
+            raise Cancelled
         window = plan.window(k, count)
         lq = torch.stack([frames[i] for i in range(window.start, window.stop)])
         out, tile = engine.upscale(lq, tile, options.tile_overlap)

@@ -2,9 +2,11 @@
 
 The Hugging Face Hub first, then mirror URLs, then the authors' Google Drive
 (through gdown, which handles Drive's confirmation pages and folder listings).
-A source that does not have the file raises :class:`SourceMissing` at once, one
-that has it but cannot deliver raises :class:`SourceFailed`; either way the
-caller moves on to the next, and reports every reason if none delivers.
+A source that answers that it has no such file raises :class:`SourceMissing` at
+once (HTTP 404, no such repository or revision), one that cannot deliver raises
+:class:`SourceFailed` (network, refusal, quota; Drive reports a deleted file this
+way too); either way the caller moves on to the next after one try, and reports
+every reason if none delivers.
 """
 
 from __future__ import annotations
@@ -92,7 +94,7 @@ class UrlSource:
         self.label = url
 
     def fetch(self, workdir: Path, progress: Progress | None) -> Path:
-        return _gdown(workdir, self.label, progress, url=self.url)
+        return _gdown(workdir, progress, url=self.url)
 
 
 class DriveSource:
@@ -113,7 +115,7 @@ class DriveSource:
                 skip_download=True,
                 quiet=True,
                 use_cookies=False,
-                timeout=READ_TIMEOUT,
+                timeout=(CONNECT_TIMEOUT, READ_TIMEOUT),
             )
         except (DownloadError, requests.RequestException) as e:
             raise SourceFailed(f"cannot list the folder ({_reason(e)})") from None
@@ -125,22 +127,24 @@ class DriveSource:
     def fetch(self, workdir: Path, progress: Progress | None) -> Path:
         entry = self.entry
         if not entry.drive_id:
-            return _gdown(workdir, self.label, progress, id=self._listed_id())
+            return _gdown(workdir, progress, id=self._listed_id())
         try:
-            return _gdown(workdir, self.label, progress, id=entry.drive_id)
+            return _gdown(workdir, progress, id=entry.drive_id)
         except (SourceMissing, SourceFailed) as first:
             if not (entry.drive_folder and entry.drive_name):
                 raise
             listed = self._listed_id()
             if listed == entry.drive_id:
                 raise first from None
-            return _gdown(workdir, self.label, progress, id=listed)
+            return _gdown(workdir, progress, id=listed)
 
 
-def _gdown(workdir: Path, label: str, progress: Progress | None, **what: str) -> Path:
-    """Download with gdown into a name of this source's own, so a partial file (gdown keeps
-    it as ``*.part`` beside the target) is resumed only from the source that began it."""
-    target = workdir / f"download-{hashlib.sha1(label.encode()).hexdigest()[:10]}"
+def _gdown(workdir: Path, progress: Progress | None, **what: str) -> Path:
+    """Download with gdown into a name of this file's own (its URL or Drive id), so a
+    partial file (gdown keeps it as ``*.part`` beside the target) is resumed only from
+    the same file."""
+    key = what.get("url") or what["id"]
+    target = workdir / f"download-{hashlib.sha1(key.encode()).hexdigest()[:10]}"
     try:
         gdown.download(
             output=str(target),

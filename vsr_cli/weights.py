@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import pickle
+import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -86,6 +87,10 @@ def write_safetensors(model: nn.Module, target: Path, config: object) -> None:
     """``model``'s state dict (buffers included) as ``target``, written under a temporary
     name and renamed, so a partial file never sits under the final name."""
     state = {k: v.detach().contiguous() for k, v in model.state_dict().items()}
-    partial = target.with_name(target.name + ".tmp")
-    save_file(state, partial, metadata={"config": json.dumps(config)})
-    os.replace(partial, target)
+    handle, partial = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    os.close(handle)
+    try:
+        save_file(state, partial, metadata={"config": json.dumps(config)})
+        os.replace(partial, target)
+    finally:
+        Path(partial).unlink(missing_ok=True)

@@ -181,6 +181,7 @@ class VideoReader:
             self.info = self._probe(source)
             self.decoded = 0
             self._last_time: float | None = None
+            self._last_pts: int | None = None
             self._resized = False
             self._fields: _Deinterlacer | None = None
             self._raw = self._demux()
@@ -334,13 +335,25 @@ class VideoReader:
         return np.ascontiguousarray(pixels[..., :3]), np.ascontiguousarray(pixels[..., 3])
 
     def _timestamp(self, frame: av.VideoFrame) -> tuple[int, float]:
-        """The frame's pts and time; raw streams (.h264, .y4m pipes) carry none and AVI
-        carries the coded order's, so those are numbered at the stream's frame rate (25 fps
-        if it states none)."""
-        if frame.pts is not None and self.info.container not in _INDEXED_CONTAINERS:
-            return frame.pts, float(frame.time)
-        seconds = self.decoded / float(self.info.average_rate or 25)
-        return round(seconds / self.info.time_base), seconds
+        """The frame's pts and time, on a timeline that only moves forward. Raw streams
+        (.h264, .y4m pipes) carry no timestamps, MPEG-PS only on some frames, and AVI the
+        coded order's: a frame without a usable one comes one frame period (at the
+        stream's rate, 25 fps if it states none) after the previous frame."""
+        period = 1 / float(self.info.average_rate or 25)
+        usable = (
+            frame.pts is not None
+            and self.info.container not in _INDEXED_CONTAINERS
+            and (self._last_pts is None or frame.pts > self._last_pts)
+        )
+        if usable:
+            pts, seconds = frame.pts, float(frame.time)
+        else:
+            seconds = 0.0 if self._last_time is None else self._last_time + period
+            pts = round(seconds / self.info.time_base)
+            if self._last_pts is not None and pts <= self._last_pts:
+                pts = self._last_pts + 1
+        self._last_pts = pts
+        return pts, seconds
 
     def media(self, copy: set[int]) -> Iterator[DecodedFrame | av.Packet]:
         """Decoded video frames and the packets of the ``copy`` streams, in demux order."""

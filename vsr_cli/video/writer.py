@@ -53,7 +53,17 @@ _TEXT_SUBTITLES = {"subrip", "srt", "mov_text", "text", "ass", "ssa"}
 # Refused only when the file is closed (field notes), so decided up front.
 _LATE_REFUSALS = {"mp4": ("pcm_",), "mov": ()}
 # Encoders a container implies when --codec is not given, as ffmpeg picks them.
-_CONTAINER_CODECS = {"webm": "libvpx-vp9", "gif": "gif", "apng": "apng"}
+_CONTAINER_CODECS = {
+    "webm": "libvpx-vp9",
+    "gif": "gif",
+    "apng": "apng",
+    # MPEG program streams (.mpg, .vob: FFmpeg names the latter's muxer svcd or dvd):
+    # MPEG-2 is what players of them decode.
+    "mpeg": "mpeg2video",
+    "vob": "mpeg2video",
+    "svcd": "mpeg2video",
+    "dvd": "mpeg2video",
+}
 _QUICKTIME_KEYS = "com.apple.quicktime."
 _IMAGE_TYPES = {"mjpeg": ("jpg", "image/jpeg"), "png": ("png", "image/png")}
 
@@ -125,14 +135,17 @@ def check_encoder(settings: EncodeSettings, container: str) -> None:
     costs a second, not the model's hours; the error names the option at fault."""
     codec = settings.codec or default_codec(container)
     try:
-        formats = [f.name for f in av.codec.Codec(codec, "w").video_formats or ()]
+        encoder = av.codec.Codec(codec, "w")
     except (av.error.FFmpegError, ValueError):
         raise EncoderOptionError("--codec", f"unknown video encoder {codec!r}") from None
+    if encoder.type != "video":
+        raise EncoderOptionError("--codec", f"{codec} encodes {encoder.type}, not video")
+    formats = [f.name for f in encoder.video_formats or ()]
     if settings.pix_fmt and formats and settings.pix_fmt not in formats:
         raise EncoderOptionError(
             "--pix-fmt", f"{codec} cannot encode {settings.pix_fmt}; it takes {', '.join(formats)}"
         )
-    pix_fmt = settings.pix_fmt or ("yuv420p" if "yuv420p" in formats else formats[0])
+    pix_fmt = settings.pix_fmt or ("yuv420p" if "yuv420p" in formats or not formats else formats[0])
     options = encoder_options(settings, codec)
     if _open_encoder(codec, pix_fmt, options) is None:
         return
@@ -212,6 +225,17 @@ def _subtitle_payload(text: str, codec: str) -> bytes:
     return text.encode("utf-8")
 
 
+_UNFINISHED: set[Path] = set()  # temporary files being written, by any thread
+
+
+def remove_unfinished() -> None:
+    """Delete every temporary output still being written: an interrupted batch with one
+    worker per device exits without those workers unwinding."""
+    for path in list(_UNFINISHED):
+        with contextlib.suppress(OSError):
+            path.unlink(missing_ok=True)
+
+
 class VideoWriter:
     """The output file being written; ``finish()`` publishes it, leaving the context aborts it."""
 
@@ -244,6 +268,7 @@ class VideoWriter:
                 self._tmp = target.with_name(
                     f".{target.stem[:40]}.{uuid.uuid4().hex[:8]}.part{target.suffix}"
                 )
+                _UNFINISHED.add(self._tmp)
                 self._out = av.open(
                     str(self._tmp),
                     "w",
@@ -288,7 +313,10 @@ class VideoWriter:
         try:
             self._out.start_encoding()
         except (av.error.FFmpegError, ValueError, OSError) as e:
-            raise OutputError(f"{self.name}: cannot start the file ({ffmpeg_reason(e)})") from None
+            raise OutputError(
+                f"{self.name}: cannot start the file ({ffmpeg_reason(e)}); another container "
+                "(.mkv, .mp4) or --codec may take this video"
+            ) from None
 
     @property
     def copied_streams(self) -> set[int]:
@@ -410,7 +438,7 @@ class VideoWriter:
         stream from costing the whole file."""
         video = self._video
         try:
-            with av.open(io.BytesIO(), "w", format=self._container) as probe:
+            with _native_stderr(), av.open(io.BytesIO(), "w", format=self._container) as probe:
                 stand_in = probe.add_stream(video.codec_context.name, rate=video.average_rate)
                 stand_in.width, stand_in.height = video.width, video.height
                 stand_in.pix_fmt = video.pix_fmt
@@ -468,7 +496,7 @@ class VideoWriter:
         try:
             self._out.mux(packet)
         except av.error.FFmpegError as e:
-            raise OutputError(f"{self.name}: writing failed ({e})") from None
+            raise OutputError(f"{self.name}: writing failed ({ffmpeg_reason(e)})") from None
 
     def write_frame(
         self,
@@ -507,7 +535,7 @@ class VideoWriter:
         try:
             return self._video.encode(frame)
         except av.error.FFmpegError as e:
-            raise OutputError(f"{self.name}: encoding failed ({e})") from None
+            raise OutputError(f"{self.name}: encoding failed ({ffmpeg_reason(e)})") from None
 
     def finish(self) -> None:
         """Flush, close and (for a file) move the complete file to its final name."""
@@ -518,9 +546,12 @@ class VideoWriter:
             self._out.close()
         except av.error.FFmpegError as e:
             self.abort()
-            raise OutputError(f"{self.name}: finishing the file failed ({e})") from None
+            raise OutputError(
+                f"{self.name}: finishing the file failed ({ffmpeg_reason(e)})"
+            ) from None
         if self._tmp is not None:
             os.replace(self._tmp, self._target)
+            _UNFINISHED.discard(self._tmp)
             self._tmp = None
 
     def abort(self) -> None:
@@ -530,6 +561,7 @@ class VideoWriter:
         if self._tmp is not None:
             with contextlib.suppress(OSError):
                 self._tmp.unlink(missing_ok=True)
+            _UNFINISHED.discard(self._tmp)
 
     def __enter__(self) -> VideoWriter:
         return self
