@@ -357,6 +357,15 @@ def test_unknown_model_name(tmp_path, hub):
     assert result.returncode == 1 and "unknown model 'nope'; known: tiny" in result.stderr
 
 
+def test_a_misspelt_key_in_the_table_is_an_error_not_a_silent_skip(tmp_path, hub):
+    table = _table(tmp_path / "w.toml", "tiny.safetensors", "", extra='drive_nmae = "x.pth"\n')
+    result = _vsr(_env(tmp_path, hub, table), "models")
+    assert result.returncode == 1
+    assert result.stderr.strip() == (
+        "error: model 'tiny' in weights.toml: unknown key(s) drive_nmae"
+    )
+
+
 def test_shipped_table_has_both_models():
     env = {k: v for k, v in os.environ.items() if k != "VSR_WEIGHTS_TOML"}
     listing = subprocess.run(

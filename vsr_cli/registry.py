@@ -77,6 +77,12 @@ def _entry(name: str, table: dict) -> ModelEntry:
     ):
         raise WeightsError(f"model {name!r} in weights.toml: mirrors must be a list of URLs")
     known = {f.name for f in fields(ModelEntry)} - {"name", "mirrors"}
+    unknown = sorted(set(table) - known - {"mirrors"})
+    if unknown:  # a misspelt source key would otherwise be a source silently never tried
+        raise WeightsError(f"model {name!r} in weights.toml: unknown key(s) {', '.join(unknown)}")
+    text = [k for k in known - {"scale"} if k in table and not isinstance(table[k], str)]
+    if text:
+        raise WeightsError(f"model {name!r} in weights.toml: {', '.join(text)} must be text")
     return ModelEntry(
         name=name, mirrors=tuple(mirrors), **{k: v for k, v in table.items() if k in known}
     )
