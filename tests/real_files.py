@@ -641,6 +641,43 @@ def make_chapters_mp4(dir: Path) -> Path:
     return out
 
 
+def make_mid_gop_ts(dir: Path) -> Path:
+    """A broadcast capture cut at an arbitrary packet: MPEG-TS whose first frames reference
+    a keyframe that is not in the file (the decoder drops or conceals them)."""
+    source = dir / "broadcast.ts"
+    ffmpeg(
+        *_video(seconds=0.8),
+        "-c:v",
+        "libx264",
+        "-preset",
+        "ultrafast",
+        "-g",
+        "12",
+        "-bf",
+        "2",
+        "-pix_fmt",
+        "yuv420p",
+        "-f",
+        "mpegts",
+        source,
+    )
+    data = source.read_bytes()
+    out = dir / "mid_gop.ts"
+    out.write_bytes(data[(len(data) // 3) // 188 * 188 :])  # whole 188-byte TS packets
+    source.unlink()
+    return out
+
+
+def make_odd_formats(dir: Path) -> list[Path]:
+    """Sources that are not 4:2:0 limited-range YUV: 8-bit gray (FFV1), full-range MJPEG
+    from a camera (AVI), and RGB (FFV1 bgr0)."""
+    outs = [dir / "gray.mkv", dir / "camera_mjpeg.avi", dir / "rgb.mkv"]
+    ffmpeg(*_video(), "-c:v", "ffv1", "-pix_fmt", "gray", outs[0])
+    ffmpeg(*_video(), "-c:v", "mjpeg", "-pix_fmt", "yuvj422p", "-q:v", "3", outs[1])
+    ffmpeg(*_video(), "-c:v", "ffv1", "-pix_fmt", "bgr0", outs[2])
+    return outs
+
+
 ALL = {
     "edit_list_mp4": make_edit_list_mp4,
     "phone_mov": make_phone_mov,
@@ -660,5 +697,6 @@ ALL = {
     "prores4444_mov": make_prores4444_mov,
     "hdr10_hevc": make_hdr10_hevc,
     "chapters_mp4": make_chapters_mp4,
+    "mid_gop_ts": make_mid_gop_ts,
 }
 """Every single-file maker, by name (``make_bracket_names`` returns two paths)."""
