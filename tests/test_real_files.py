@@ -293,10 +293,13 @@ def test_webm_and_gif_outputs_pick_their_own_encoder(tmp_path, bilinear_checkpoi
             assert c.streams.video[0].codec_context.name == codec
 
 
-def test_hdr10_keeps_its_tags_and_light_levels(tmp_path, bilinear_checkpoint):
+@pytest.mark.parametrize("codec", ["libx265", "libsvtav1"])
+def test_hdr10_keeps_its_tags_and_light_levels(tmp_path, bilinear_checkpoint, codec):
     src = real_files.make_hdr10_hevc(tmp_path)
     out = tmp_path / "out.mkv"
-    _ok(_upscale(src, out, bilinear_checkpoint, "--codec", "libx265"))
+    result = _upscale(src, out, bilinear_checkpoint, "--codec", codec)
+    _ok(result)
+    assert not [line for line in result.stderr.splitlines() if not line.startswith("warning:")]
     with av.open(str(out)) as c:
         cc = c.streams.video[0].codec_context
         assert cc.pix_fmt == "yuv420p10le"

@@ -90,6 +90,8 @@ def encoder_options(settings: EncodeSettings, codec: str) -> dict[str, str]:
         options.setdefault("preset", settings.preset)
     if codec == "libx265":
         options.setdefault("x265-params", "log-level=error")  # x265 prints to stderr
+    if codec == "libsvtav1":  # SVT-AV1 prints a banner to stderr unless told otherwise
+        os.environ.setdefault("SVT_LOG", "1")
     return options
 
 
