@@ -11,6 +11,7 @@ from __future__ import annotations
 import queue
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,7 +26,7 @@ VIDEO_EXTENSIONS = frozenset(
 )
 
 
-CANCEL_WAIT = 60.0  # seconds an interrupted batch waits for a worker's chunk to end
+CANCEL_WAIT = 30.0  # seconds an interrupted batch waits for its workers' chunks to end
 
 
 @dataclass(frozen=True)
@@ -129,15 +130,33 @@ def run_batch(
     if len(engines) == 1:
         work(engines[0])
     else:
-        threads = [threading.Thread(target=work, args=(e,), daemon=True) for e in engines]
-        for t in threads:
-            t.start()
-        try:
-            for t in threads:
-                t.join()
-        except KeyboardInterrupt:  # each worker stops at its next chunk and removes its file
-            CANCEL.set()
-            for t in threads:
-                t.join(timeout=CANCEL_WAIT)
-            raise
+        _run_workers(work, engines)
     return [o for o in outcomes if o is not None]
+
+
+def _run_workers(work: Callable[[Engine], None], engines: list[Engine]) -> None:
+    """One thread per engine. The main thread waits on an event, not on the threads:
+    Ctrl-C or SIGTERM lands there, asks the workers to stop at their next chunk (each
+    removes its unfinished file), waits for them a while, and goes on unwinding."""
+    finished = threading.Event()
+    left = [len(engines)]
+    lock = threading.Lock()
+
+    def run(engine: Engine) -> None:
+        try:
+            work(engine)
+        finally:
+            with lock:
+                left[0] -= 1
+                if left[0] == 0:
+                    finished.set()
+
+    for engine in engines:
+        threading.Thread(target=run, args=(engine,), daemon=True).start()
+    try:
+        while not finished.wait(0.2):
+            pass
+    except KeyboardInterrupt:
+        CANCEL.set()
+        finished.wait(CANCEL_WAIT)
+        raise
