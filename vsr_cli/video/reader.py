@@ -111,14 +111,14 @@ def _count_frames(path: str | Path, index: int) -> int | None:
         return None
 
 
-_ATTACHED_PIC = av.stream.Disposition.attached_pic
+ATTACHED_PIC = av.stream.Disposition.attached_pic  # cover art, which is not the video
 
 
 def pick_video_stream(
     container: av.container.InputContainer,
 ) -> av.video.stream.VideoStream | None:
     """The main video stream: never cover art (an attached picture is a video stream too)."""
-    moving = [s for s in container.streams.video if not s.disposition & _ATTACHED_PIC]
+    moving = [s for s in container.streams.video if not s.disposition & ATTACHED_PIC]
     if not moving:
         return None
     best = container.streams.best("video")
@@ -141,7 +141,6 @@ class _Deinterlacer:
         source.link_to(bwdif)
         bwdif.link_to(sink)
         self._graph.configure()
-        self._per_field = per_field
 
     def push(self, frame: av.VideoFrame | None) -> list[av.VideoFrame]:
         self._graph.push(frame)
@@ -214,7 +213,7 @@ class VideoReader:
                 if packet.stream.index != self._video.index:
                     if packet.dts is not None:
                         yield packet
-                    elif packet.size and packet.stream.disposition & _ATTACHED_PIC:
+                    elif packet.size and packet.stream.disposition & ATTACHED_PIC:
                         packet.pts = packet.dts = 0  # cover art: one untimed picture
                         yield packet
                     continue
@@ -241,7 +240,7 @@ class VideoReader:
         return {
             p.stream.index: bytes(p)
             for p in self._ahead
-            if isinstance(p, av.Packet) and p.stream.disposition & _ATTACHED_PIC
+            if isinstance(p, av.Packet) and p.stream.disposition & ATTACHED_PIC
         }
 
     @property
@@ -388,9 +387,7 @@ class VideoReader:
     def _check_complete(self) -> None:
         """A clip that ends well before the end its container states must not pass for a
         shorter video. Frame counts are no evidence (edit lists, open GOPs, fields): only
-        decoding errors and the stated duration are."""
-        if self.decoded == 0:
-            raise InputError(f"{self.name}: no frame could be decoded")
+        decoding errors and the stated duration are (the first frame is checked at open)."""
         rate, duration, last = self.info.average_rate, self.info.duration, self._last_time
         if rate and duration and last is not None:
             start = (

@@ -40,9 +40,7 @@ from av.video.reformatter import VideoReformatter
 
 from vsr_cli.errors import EncoderOptionError, OutputError
 from vsr_cli.video.color import EXACT, ColorSpec
-from vsr_cli.video.reader import VideoReader, ffmpeg_reason
-
-_ATTACHED_PIC = av.stream.Disposition.attached_pic
+from vsr_cli.video.reader import ATTACHED_PIC, VideoReader, ffmpeg_reason
 
 # Tags the muxer writes itself; copying the input's would be wrong for the output.
 # ALPHA_MODE says a WebM stream carries alpha, which this output's stream does not.
@@ -51,7 +49,7 @@ _STALE_TAG = re.compile(
 )
 _TEXT_SUBTITLES = {"subrip", "srt", "mov_text", "text", "ass", "ssa"}
 # Refused only when the file is closed (field notes), so decided up front.
-_LATE_REFUSALS = {"mp4": ("pcm_",), "mov": ()}
+_LATE_REFUSALS = {"mp4": ("pcm_",)}
 # Encoders a container implies when --codec is not given, as ffmpeg picks them.
 _CONTAINER_CODECS = {
     "webm": "libvpx-vp9",
@@ -336,7 +334,8 @@ class VideoWriter:
                 f"the alpha plane (transparency) is dropped; {codec} writes {pix_fmt} "
                 "(libvpx-vp9 into .webm, prores_ks or ffv1 keep it)"
             )
-        options = encoder_options(settings, codec) | self._hdr_options(reader, codec, settings)
+        options = encoder_options(settings, codec)
+        options |= self._hdr_options(reader, codec, options)
         try:
             stream = self._out.add_stream(codec, rate=info.average_rate or Fraction(25))
         except (av.error.FFmpegError, ValueError) as e:
@@ -377,9 +376,10 @@ class VideoWriter:
         return stream
 
     def _hdr_options(
-        self, reader: VideoReader, codec: str, settings: EncodeSettings
+        self, reader: VideoReader, codec: str, options: dict[str, str]
     ) -> dict[str, str]:
-        """HDR10 mastering display and light levels, as the encoders that take them want."""
+        """HDR10 mastering display and light levels, as the encoders that take them want,
+        added to the parameter string already in ``options``."""
         hdr = reader.hdr
         if hdr is None:
             return {}
@@ -392,8 +392,7 @@ class VideoWriter:
             )
             return {}
         key, params = own
-        base = encoder_options(settings, codec).get(key)
-        return {key: ":".join(p for p in (base, params) if p)}
+        return {key: ":".join(p for p in (options.get(key), params) if p)}
 
     def _add_copies(self, reader: VideoReader) -> None:
         container = self._container
@@ -405,7 +404,7 @@ class VideoWriter:
                 self._attach_cover(stream, covers[stream.index])
                 continue
             codec = stream.codec_context.name if stream.codec_context else stream.type
-            kind = "cover art" if stream.disposition & _ATTACHED_PIC else f"{stream.type} stream"
+            kind = "cover art" if stream.disposition & ATTACHED_PIC else f"{stream.type} stream"
             late = any(codec.startswith(p) for p in _LATE_REFUSALS.get(container, ()))
             refusal = "refused when the file is closed" if late else self._refusal(stream)
             if refusal is None:
