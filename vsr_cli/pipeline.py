@@ -23,12 +23,11 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from vsr_cli.engine import Engine, free_memory
+from vsr_cli.engine import Engine
 from vsr_cli.errors import OutputError
 from vsr_cli.models.psrt import SCALE
-from vsr_cli.plan import ChunkPlan, auto_sizes, default_fade
 from vsr_cli.progress import Reporter
-from vsr_cli.stitch import ChunkStitcher
+from vsr_cli.sequence import pick_sizes, upscale_frames
 from vsr_cli.video.reader import DecodedFrame, VideoReader
 from vsr_cli.video.writer import EncodeSettings, VideoWriter
 
@@ -168,17 +167,15 @@ def upscale_video(
         if done:
             warn(done)
         info = reader.info
-        tile, chunk = options.tile, options.chunk
-        if tile is None or chunk is None:
-            auto_tile, auto_chunk = auto_sizes(
-                info.width,
-                info.height,
-                free_memory(engine.device) // engine.tile_batch,
-                options.tile_overlap,
-                options.chunk_overlap,
-            )
-            tile = auto_tile if tile is None else tile
-            chunk = auto_chunk if chunk is None else chunk
+        tile, chunk = pick_sizes(
+            engine,
+            info.width,
+            info.height,
+            options.tile,
+            options.chunk,
+            options.tile_overlap,
+            options.chunk_overlap,
+        )
         size = (info.width * options.scale, info.height * options.scale)
         with VideoWriter(target, reader, options.encode, size, warn, container_format) as writer:
             reporter.start(name, info.frame_count)
@@ -235,9 +232,24 @@ def _run(
                 advance(1)
         writer.finish()
 
+    def infer() -> int:
+        """The caller's thread: the model, chunk by chunk; finished frames to the encoder."""
+        count = 0
+        for item in upscale_frames(
+            _items(decoded), engine, tile, options.tile_overlap, chunk, options.chunk_overlap
+        ):
+            if CANCEL.is_set():
+                raise Cancelled
+            if isinstance(item, tuple):
+                frame, meta = item
+                item = (to_rgb(frame), meta)
+                count += 1
+            encoded.put(item)
+        return count
+
     threads = [_thread(decode, stop, errors), _thread(encode, stop, errors)]
     try:
-        count = _infer(decoded, encoded, engine, options, tile, chunk, to_rgb)
+        count = infer()
         encoded.put(_END)
         for t in threads:
             t.join()
@@ -249,55 +261,6 @@ def _run(
             t.join()
     if errors:
         raise errors[0]
-    return count
-
-
-def _infer(
-    decoded: _Pipe,
-    encoded: _Pipe,
-    engine: Engine,
-    options: UpscaleOptions,
-    tile: int,
-    chunk: int,
-    to_rgb: Callable[[Tensor], np.ndarray],
-) -> int:
-    """The caller's thread: gather chunks, run the model, stitch, hand frames to the encoder.
-    A tile size that had to shrink (out of memory) stays shrunk for the following chunks."""
-    plan = ChunkPlan(chunk, options.chunk_overlap, default_fade(options.chunk_overlap))
-    stitcher = ChunkStitcher(plan.fade)
-    frames: dict[int, Tensor] = {}
-    metas: dict[int, _Meta] = {}
-    count, k = 0, 0
-
-    def run_chunk(last: bool) -> None:
-        nonlocal tile
-        if CANCEL.is_set():
-            raise Cancelled
-        window = plan.window(k, count)
-        lq = torch.stack([frames[i] for i in range(window.start, window.stop)])
-        out, tile = engine.upscale(lq, tile, options.tile_overlap)
-        for index, frame in stitcher.add(window, out, last):
-            encoded.put((to_rgb(frame), metas.pop(index)))
-        keep_from = plan.window(k + 1, count).start if not last else count
-        for i in [i for i in frames if i < keep_from]:
-            del frames[i]
-
-    for item in _items(decoded):
-        if isinstance(item, av.Packet):
-            encoded.put(item)
-            continue
-        frames[count], metas[count] = item
-        count += 1
-        needed = plan.needed(k)
-        # Run a chunk once its context has arrived and at least one frame lies past it,
-        # so it is known not to be the last.
-        while needed is not None and count >= max(needed, (k + 1) * chunk + 1):
-            run_chunk(last=False)
-            k += 1
-            needed = plan.needed(k)
-    while k == 0 or (chunk > 0 and k * chunk < count):
-        run_chunk(last=chunk <= 0 or (k + 1) * chunk >= count)
-        k += 1
     return count
 
 
