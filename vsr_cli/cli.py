@@ -8,6 +8,7 @@ output file or temporary file is left. ``VSR_DEBUG=1`` shows tracebacks.
 from __future__ import annotations
 
 import contextlib
+import csv
 import json
 import os
 import signal
@@ -40,6 +41,9 @@ from vsr_cli.pipeline import STDIO, UpscaleOptions, check_paths, upscale_video
 from vsr_cli.plan import MIN_TILE
 from vsr_cli.precision import PRECISIONS, resolve_precision
 from vsr_cli.progress import JsonReporter, Outcome, QuietReporter, Reporter, RichReporter
+from vsr_cli.quality.compare import compare_frames, compare_video, default_times
+from vsr_cli.quality.dataset import find_clips
+from vsr_cli.quality.evaluate import EvalReport, evaluate, finite
 from vsr_cli.registry import ModelEntry, load_registry
 from vsr_cli.video.reader import DEINTERLACE_MODES, VideoReader, describe
 from vsr_cli.video.writer import EncodeSettings, check_encoder, remove_unfinished
@@ -576,6 +580,220 @@ def bench_command(
     for row in rows:
         table.add_row(*row)
     Console().print(table)
+
+
+EVAL_COLUMNS = (
+    ("PSNR RGB", "sr_psnr_rgb"),
+    ("SSIM RGB", "sr_ssim_rgb"),
+    ("PSNR Y", "sr_psnr_y"),
+    ("SSIM Y", "sr_ssim_y"),
+    ("bicubic PSNR RGB", "bicubic_psnr_rgb"),
+    ("bicubic PSNR Y", "bicubic_psnr_y"),
+    ("temporal error", "sr_temporal_error"),
+    ("bicubic t. error", "bicubic_temporal_error"),
+)
+
+
+@vsr_app.command("eval")
+def eval_command(
+    dataset: Annotated[
+        Path,
+        typer.Argument(
+            help="Ground truth: a folder of clip folders of frames (REDS4, Vid4), a Vimeo-90K "
+            "folder with sep_testlist.txt, or one folder of frames.",
+            show_default=False,
+        ),
+    ],
+    lr: Annotated[
+        Path | None,
+        typer.Option(
+            "--lr",
+            show_default="made with MATLAB bicubic",
+            help="The dataset's own low-res frames, in the same layout.",
+        ),
+    ] = None,
+    list_file: Annotated[
+        Path | None, typer.Option("--list", help="A Vimeo-90K-style list of clips.")
+    ] = None,
+    crop_border: Annotated[int, typer.Option(min=0, help="Pixels ignored at each border.")] = 0,
+    model: ModelName = None,
+    weights: Weights = None,
+    device: Device = "auto",
+    precision: PrecisionOpt = "auto",
+    tile: Tile = None,
+    tile_overlap: TileOverlap = 16,
+    tile_batch: TileBatch = 1,
+    chunk: Chunk = None,
+    chunk_overlap: ChunkOverlap = 4,
+    compile: Compile = False,
+    json_output: Annotated[bool, typer.Option("--json", help="One JSON object on stdout.")] = False,
+    csv_output: Annotated[bool, typer.Option("--csv", help="CSV on stdout.")] = False,
+    quiet: Quiet = False,
+) -> None:
+    """PSNR, SSIM and temporal error of the model on a benchmark dataset (x4), beside bicubic.
+
+    The paper's protocols: REDS4 on RGB, Vid4 and Vimeo-90K-T on Y (Vimeo also on its
+    center frame), no border cropped; every protocol is computed, per clip and on average.
+    """
+    if json_output and csv_output:
+        raise typer.BadParameter("choose one of --json and --csv")
+    reporter = _reporter(False, quiet or json_output or csv_output)
+    options = UpscaleOptions(
+        tile=tile, tile_overlap=tile_overlap, chunk=chunk, chunk_overlap=chunk_overlap
+    )
+    with _errors_as_messages(reporter):
+        clips = find_clips(dataset, lr, list_file)
+        engine = _engines(
+            device,
+            precision,
+            weights,
+            model,
+            reporter,
+            json_output or csv_output,
+            compile,
+            tile_batch,
+        )[0]
+        report = evaluate(
+            clips,
+            engine,
+            options,
+            crop_border,
+            on_start=lambda name, total: reporter.start(name, total),
+            on_frame=lambda name: reporter.advance(name, 1),
+        )
+    if json_output:
+        print(json.dumps(_report_dict(report, engine, crop_border)))
+        return
+    if csv_output:
+        writer = csv.writer(sys.stdout)
+        keys = sorted(report.mean)
+        writer.writerow(["clip", "frames", *keys])
+        for clip in report.clips:
+            writer.writerow([clip.name, clip.frames, *(clip.scores.get(k, "") for k in keys)])
+        writer.writerow(["mean", sum(c.frames for c in report.clips), *report.mean.values()])
+        return
+    table = Table("clip", "frames", *(title for title, _ in EVAL_COLUMNS), box=None)
+    rows = [(c.name, str(c.frames), c.scores) for c in report.clips]
+    rows.append(("mean", str(sum(c.frames for c in report.clips)), report.mean))
+    for name, frames, scores in rows:
+        table.add_row(name, frames, *(_score(scores, key) for _, key in EVAL_COLUMNS))
+    out = Console(highlight=False, width=None if sys.stdout.isatty() else 200)
+    out.print(table)
+    if "center_sr_psnr_y" in report.mean:
+        m = report.mean
+        out.print(
+            f"center frames (Vimeo-90K-T): PSNR Y {m['center_sr_psnr_y']:.2f} dB, SSIM Y "
+            f"{m['center_sr_ssim_y']:.4f}; bicubic {m['center_bicubic_psnr_y']:.2f} dB",
+            markup=False,
+        )
+    out.print(
+        f"{engine.device} {engine.precision}, tiles {report.tile or 'whole frame'}, "
+        f"chunks {report.chunk or 'whole clip'}, border crop {crop_border}",
+        markup=False,
+    )
+
+
+def _score(scores: dict[str, float], key: str) -> str:
+    if key not in scores:
+        return "-"
+    return f"{scores[key]:.4f}" if "ssim" in key else f"{scores[key]:.2f}"
+
+
+def _report_dict(report: EvalReport, engine: Engine, crop_border: int) -> dict:
+    def clean(scores: dict[str, float]) -> dict[str, float | None]:
+        return {k: finite(v) for k, v in scores.items()}
+
+    return {
+        "clips": [{"name": c.name, "frames": c.frames, **clean(c.scores)} for c in report.clips],
+        "mean": clean(report.mean),
+        "settings": {
+            "device": str(engine.device),
+            "precision": engine.precision,
+            "tile": report.tile,
+            "chunk": report.chunk,
+            "crop_border": crop_border,
+            "scale": 4,
+        },
+    }
+
+
+def parse_time(text: str) -> float:
+    """ffmpeg's time syntax: seconds (``12.5``) or ``[HH:]MM:SS[.mmm]``."""
+    parts = text.strip().split(":")
+    try:
+        if len(parts) > 3 or any(not p for p in parts):
+            raise ValueError
+        seconds = 0.0
+        for part in parts:
+            seconds = seconds * 60 + float(part)
+    except ValueError:
+        raise typer.BadParameter(f"{text!r}: expected seconds or [HH:]MM:SS[.mmm]") from None
+    if seconds < 0 or seconds != seconds:
+        raise typer.BadParameter(f"{text!r}: a time is not negative")
+    return seconds
+
+
+@vsr_app.command("compare")
+def compare_command(
+    first: Annotated[
+        Path, typer.Argument(help="The input (scaled up plainly).", show_default=False)
+    ],
+    second: Annotated[Path, typer.Argument(help="The output.", show_default=False)],
+    at: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--at",
+            show_default="1/6, 1/2 and 5/6 of the duration",
+            help="A time (seconds or HH:MM:SS.mmm from the first frame); repeatable.",
+        ),
+    ] = None,
+    output_dir: Annotated[
+        Path, typer.Option("--output-dir", "-o", help="Folder for the PNGs.")
+    ] = Path("."),
+    video: Annotated[
+        Path | None,
+        typer.Option(help="Write a video of a section (from the first --at) instead of PNGs."),
+    ] = None,
+    duration: Annotated[
+        float, typer.Option("--duration", "-t", min=0.001, help="Seconds of --video.")
+    ] = 5.0,
+    wipe: Annotated[
+        bool, typer.Option("--wipe", help="--video: a moving wipe instead of side by side.")
+    ] = False,
+    json_output: Annotated[bool, typer.Option("--json", help="One JSON object on stdout.")] = False,
+) -> None:
+    """The input scaled up plainly beside the output, with a zoomed detail: PNGs, or a video."""
+    times = [parse_time(t) for t in at or []]
+    with _errors_as_messages(QuietReporter(stderr)):
+        for path in (first, second):
+            if not path.is_file():
+                raise InputError(f"{path}: no such file")
+        if video is not None:
+            check_paths(second, video, overwrite=True)
+            count = compare_video(first, second, video, times[0] if times else 0.0, duration, wipe)
+            result = {"video": str(video), "frames": count}
+        else:
+            output_dir.mkdir(parents=True, exist_ok=True)
+            pictures = compare_frames(first, second, times or default_times(second), output_dir)
+            result = {
+                "pictures": [
+                    {
+                        "path": str(p.path),
+                        "at": p.at,
+                        "first_time": p.first_time,
+                        "second_time": p.second_time,
+                        "region": asdict(p.region),
+                    }
+                    for p in pictures
+                ]
+            }
+    if json_output:
+        print(json.dumps(result))
+    elif video is not None:
+        print(f"{video}: {result['frames']} frames")
+    else:
+        for picture in result["pictures"]:
+            print(picture["path"])
 
 
 def _silence_stdout() -> None:

@@ -31,3 +31,7 @@ class EncoderOptionError(OutputError):
     def __init__(self, option: str, message: str) -> None:
         super().__init__(f"{option}: {message}")
         self.option = option
+
+
+class MissingExtraError(VsrError):
+    """A command needs an optional dependency (``pip install 'vsr-cli[eval]'``)."""

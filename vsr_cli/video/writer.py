@@ -28,7 +28,7 @@ import sys
 import tempfile
 import uuid
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
@@ -598,3 +598,36 @@ def _fit_to_chroma(size: tuple[int, int], pix_fmt: str) -> tuple[int, int]:
 
 def _fresh_tags(tags: dict[str, str]) -> dict[str, str]:
     return {k: v for k, v in tags.items() if not _STALE_TAG.match(k)}
+
+
+def write_rgb_video(target: Path, frames: Iterable[np.ndarray], rate: Fraction) -> int:
+    """A plain H.264 file (yuv420p, CRF 16) of RGB frames at a constant ``rate``, for
+    looking at, not for keeping (``vsr compare --video``); published only when complete."""
+    tmp = target.with_name(f".{target.stem[:40]}.{uuid.uuid4().hex[:8]}.part{target.suffix}")
+    _UNFINISHED.add(tmp)
+    count = 0
+    try:
+        with av.open(str(tmp), "w") as out:
+            stream: av.video.stream.VideoStream | None = None
+            for rgb in frames:
+                if stream is None:
+                    stream = out.add_stream("libx264", rate=rate, options={"crf": "16"})
+                    stream.height, stream.width = rgb.shape[0] // 2 * 2, rgb.shape[1] // 2 * 2
+                    stream.pix_fmt = "yuv420p"
+                frame = av.VideoFrame.from_ndarray(
+                    np.ascontiguousarray(rgb[: stream.height, : stream.width]), format="rgb24"
+                )
+                frame.pts = count
+                frame.time_base = 1 / rate
+                out.mux(stream.encode(frame))
+                count += 1
+            if stream is None:
+                raise OutputError(f"{target}: no frames to write")
+            out.mux(stream.encode(None))
+        os.replace(tmp, target)
+    except (OSError, av.error.FFmpegError) as e:
+        raise OutputError(f"{target}: cannot write ({ffmpeg_reason(e)})") from None
+    finally:
+        tmp.unlink(missing_ok=True)
+        _UNFINISHED.discard(tmp)
+    return count

@@ -1,0 +1,153 @@
+"""``vsr eval``: the model on a benchmark dataset, scored as the paper scores it.
+
+Each clip's low-res frames go through ``sequence.upscale_frames`` with the
+options ``vsr-upscale`` takes (tiles, chunks, precision), so the figures hold
+for what the CLI produces. Beside the model, MATLAB-bicubic upsampling of the
+same low-res frames is scored as the baseline every paper prints.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+import numpy as np
+
+from vsr_cli.engine import Engine
+from vsr_cli.models.psrt import SCALE
+from vsr_cli.pipeline import UpscaleOptions, input_pixels, output_pixels
+from vsr_cli.quality import metrics
+from vsr_cli.quality.dataset import Clip, matched, read_image
+from vsr_cli.quality.resize import imresize
+from vsr_cli.sequence import pick_sizes, upscale_frames
+
+
+@dataclass(frozen=True)
+class ClipScores:
+    name: str
+    frames: int
+    scores: dict[str, float]  # e.g. sr_psnr_y, bicubic_ssim_rgb, sr_temporal_error
+
+
+@dataclass(frozen=True)
+class EvalReport:
+    clips: list[ClipScores]
+    mean: dict[str, float]  # each score averaged over the clips (each clip counts once)
+    tile: int
+    chunk: int
+
+
+class _Means:
+    """Running per-key means."""
+
+    def __init__(self) -> None:
+        self.sums: dict[str, float] = {}
+        self.counts: dict[str, int] = {}
+
+    def add(self, values: dict[str, float], prefix: str = "") -> None:
+        for key, value in values.items():
+            self.sums[prefix + key] = self.sums.get(prefix + key, 0.0) + value
+            self.counts[prefix + key] = self.counts.get(prefix + key, 0) + 1
+
+    def result(self) -> dict[str, float]:
+        return {k: self.sums[k] / self.counts[k] for k in self.sums}
+
+
+def evaluate(
+    clips: list[Clip],
+    engine: Engine,
+    options: UpscaleOptions,
+    crop_border: int = 0,
+    on_start: Callable[[str, int], None] = lambda name, frames: None,
+    on_frame: Callable[[str], None] = lambda name: None,
+) -> EvalReport:
+    """Score every clip; ``on_start``/``on_frame`` report progress."""
+    results, overall = [], _Means()
+    tile = chunk = 0
+    for clip in clips:
+        on_start(clip.name, len(clip.truth))
+        scores, tile, chunk = _score_clip(clip, engine, options, crop_border, on_frame)
+        results.append(ClipScores(clip.name, len(clip.truth), scores))
+        overall.add(scores)
+    return EvalReport(results, overall.result(), tile, chunk)
+
+
+def _score_clip(
+    clip: Clip,
+    engine: Engine,
+    options: UpscaleOptions,
+    border: int,
+    on_frame: Callable[[str], None],
+) -> tuple[dict[str, float], int, int]:
+    pairs: dict[int, tuple[np.ndarray, np.ndarray]] = {}  # index -> (truth, low-res) in flight
+
+    def low_res_frames() -> Iterator[tuple]:
+        for i, path in enumerate(clip.truth):
+            lr = read_image(clip.low_res[i]) if clip.low_res else None
+            pairs[i] = matched(read_image(path), lr)
+            yield input_pixels(pairs[i][1]), i
+
+    frames = low_res_frames()
+    first = next(frames)
+    height, width = first[0].shape[-2:]
+    tile, chunk = pick_sizes(
+        engine,
+        width,
+        height,
+        options.tile,
+        options.chunk,
+        options.tile_overlap,
+        options.chunk_overlap,
+    )
+    means = _Means()
+    previous: dict[str, np.ndarray] = {}
+    center = len(clip.truth) // 2
+    stream = upscale_frames(
+        _chain(first, frames), engine, tile, options.tile_overlap, chunk, options.chunk_overlap
+    )
+    for sr_frame, index in stream:
+        truth, lr = pairs.pop(index)
+        size = (truth.shape[1], truth.shape[0])
+        current = {
+            "truth": truth,
+            "sr": output_pixels(sr_frame, SCALE, 255, size),
+            "bicubic": imresize(lr, truth.shape[0], truth.shape[1]),
+        }
+        for kind in ("sr", "bicubic"):
+            values = metrics.frame_scores(current[kind], truth, border)
+            means.add(values, f"{kind}_")
+            if clip.septuplet and index == center:
+                means.add(values, f"center_{kind}_")
+        if previous:
+            _add_temporal(means, previous, current, border)
+        previous = current
+        on_frame(clip.name)
+    return means.result(), tile, chunk
+
+
+def _add_temporal(
+    means: _Means, previous: dict[str, np.ndarray], current: dict[str, np.ndarray], border: int
+) -> None:
+    cut = {k: metrics.crop(v, border) for k, v in current.items()}
+    before = {k: metrics.crop(v, border) for k, v in previous.items()}
+    for kind in ("sr", "bicubic"):
+        means.add(
+            {
+                f"{kind}_frame_change": metrics.frame_change(before[kind], cut[kind]),
+                f"{kind}_temporal_error": metrics.temporal_error(
+                    before[kind], cut[kind], before["truth"], cut["truth"]
+                ),
+            }
+        )
+    means.add({"truth_frame_change": metrics.frame_change(before["truth"], cut["truth"])})
+
+
+def _chain(first: tuple, rest: Iterator[tuple]) -> Iterator[tuple]:
+    yield first
+    yield from rest
+
+
+def finite(value: float) -> float | None:
+    """JSON has no infinity: an identical frame's PSNR becomes null."""
+    return value if math.isfinite(value) else None
