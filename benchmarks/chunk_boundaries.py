@@ -72,6 +72,8 @@ def main() -> None:
     parser.add_argument("--device", default="auto")
     parser.add_argument("--precision", default="auto")
     args = parser.parse_args()
+    if args.chunk < 1 or args.chunk >= args.frames:
+        parser.error("--chunk: at least 1 and fewer than --frames, or there is no boundary")
 
     if args.weights:
         state = read_checkpoint(args.weights)

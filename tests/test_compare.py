@@ -107,4 +107,6 @@ def test_missing_or_broken_inputs_fail_in_one_line(pair, tmp_path):
     assert broken.returncode == 1 and "Traceback" not in broken.stderr
     bad_time = vsr("compare", source, source, "--at", "1:xx")
     assert bad_time.returncode == 2 and "1:xx" in bad_time.stderr
+    late = vsr("compare", source, source, "--at", "3", "-o", tmp_path)
+    assert late.returncode == 1 and "3.000 s is past its end (0.480 s)" in late.stderr
     assert not list(tmp_path.glob("*.png"))

@@ -193,7 +193,7 @@ def _save(image: np.ndarray, path) -> None:
 def test_eval_scores_each_clip_against_independent_computation(tmp_path, bilinear_checkpoint):
     """REDS-style folders with the dataset's own low-res frames (--lr): the model (here
     exactly bilinear x4) and the bicubic baseline, scored per frame and averaged."""
-    truth = {f"{c:03d}": [_scene(t, c) for t in range(5)] for c in (0, 11)}
+    truth = {f"{c:03d}": [_scene(t, c) for t in range(9)] for c in (0, 11)}
     for name, frames in truth.items():
         for t, frame in enumerate(frames):
             _save(frame, tmp_path / "GT" / name / f"{t:08d}.png")
@@ -209,12 +209,14 @@ def test_eval_scores_each_clip_against_independent_computation(tmp_path, bilinea
         "cpu",
         "--chunk",
         "2",
+        "--chunk-overlap",
+        "1",
         "--json",
     )
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)
     assert [c["name"] for c in report["clips"]] == ["000", "011"]
-    assert [c["frames"] for c in report["clips"]] == [5, 5]
+    assert [c["frames"] for c in report["clips"]] == [9, 9]  # streamed: chunks of 2 + 1
     for clip in report["clips"]:
         frames = truth[clip["name"]]
         lrs = [_block_mean(f) for f in frames]
@@ -281,6 +283,9 @@ def test_eval_vimeo_list_scores_the_center_frame_and_makes_low_res_itself(
     header = lines[0].split(",")
     rows = {line.split(",")[0]: dict(zip(header, line.split(","))) for line in lines[1:]}
     assert set(rows) == {*names, "mean"}
+    for key in ("center_sr_psnr_y", "sr_ssim_rgb", "bicubic_psnr_y"):
+        per_clip = [float(rows[name][key]) for name in names]
+        assert float(rows["mean"][key]) == pytest.approx(np.mean(per_clip))
     for name in names:
         centre = truth[name][3][:48, :64]  # cropped to a multiple of 4 before shrinking
         lr = _matlab_bicubic_uint8(centre, 12, 16)
@@ -300,3 +305,5 @@ def test_eval_bad_datasets_fail_in_one_line(tmp_path, bilinear_checkpoint):
     short = vsr("eval", tmp_path / "GT", "--lr", tmp_path / "LR", "--weights", bilinear_checkpoint)
     assert short.returncode == 1
     assert "2 low-res frames for 3" in short.stderr and "Traceback" not in short.stderr
+    cropped = vsr("eval", tmp_path / "GT", "--crop-border", "20", "--weights", bilinear_checkpoint)
+    assert cropped.returncode == 1 and "8 px left after the border crop; SSIM needs 11" in cropped.stderr

@@ -10,7 +10,9 @@ from __future__ import annotations
 import contextlib
 import csv
 import json
+import math
 import os
+import re
 import signal
 import sys
 from dataclasses import asdict
@@ -34,7 +36,7 @@ from rich.table import Table
 from vsr_cli.batch import collect, parse_shard, run_batch, take_shard
 from vsr_cli.bench import run_bench
 from vsr_cli.engine import Engine, pick_device
-from vsr_cli.errors import EncoderOptionError, InputError, VsrError
+from vsr_cli.errors import EncoderOptionError, InputError, OutputError, VsrError
 from vsr_cli.model_store import StoredModel, fetch, stored
 from vsr_cli.models.psrt import PSRTRecurrent
 from vsr_cli.pipeline import STDIO, UpscaleOptions, check_paths, upscale_video
@@ -43,7 +45,7 @@ from vsr_cli.precision import PRECISIONS, resolve_precision
 from vsr_cli.progress import JsonReporter, Outcome, QuietReporter, Reporter, RichReporter
 from vsr_cli.quality.compare import compare_frames, compare_video, default_times
 from vsr_cli.quality.dataset import find_clips
-from vsr_cli.quality.evaluate import EvalReport, evaluate, finite
+from vsr_cli.quality.evaluate import EvalReport, evaluate
 from vsr_cli.registry import ModelEntry, load_registry
 from vsr_cli.video.reader import DEINTERLACE_MODES, VideoReader, describe
 from vsr_cli.video.writer import EncodeSettings, check_encoder, remove_unfinished
@@ -637,6 +639,8 @@ def eval_command(
     """
     if json_output and csv_output:
         raise typer.BadParameter("choose one of --json and --csv")
+    if "," in device or device == "all":
+        raise typer.BadParameter("vsr eval runs on one device", param_hint="--device")
     reporter = _reporter(False, quiet or json_output or csv_output)
     options = UpscaleOptions(
         tile=tile, tile_overlap=tile_overlap, chunk=chunk, chunk_overlap=chunk_overlap
@@ -660,17 +664,20 @@ def eval_command(
             crop_border,
             on_start=lambda name, total: reporter.start(name, total),
             on_frame=lambda name: reporter.advance(name, 1),
+            on_end=reporter.finish,
         )
     if json_output:
         print(json.dumps(_report_dict(report, engine, crop_border)))
         return
     if csv_output:
-        writer = csv.writer(sys.stdout)
+        writer = csv.writer(sys.stdout, lineterminator="\n")
         keys = sorted(report.mean)
         writer.writerow(["clip", "frames", *keys])
         for clip in report.clips:
             writer.writerow([clip.name, clip.frames, *(clip.scores.get(k, "") for k in keys)])
-        writer.writerow(["mean", sum(c.frames for c in report.clips), *report.mean.values()])
+        writer.writerow(
+            ["mean", sum(c.frames for c in report.clips), *(report.mean[k] for k in keys)]
+        )
         return
     table = Table("clip", "frames", *(title for title, _ in EVAL_COLUMNS), box=None)
     rows = [(c.name, str(c.frames), c.scores) for c in report.clips]
@@ -701,7 +708,8 @@ def _score(scores: dict[str, float], key: str) -> str:
 
 def _report_dict(report: EvalReport, engine: Engine, crop_border: int) -> dict:
     def clean(scores: dict[str, float]) -> dict[str, float | None]:
-        return {k: finite(v) for k, v in scores.items()}
+        """JSON has no infinity: an identical frame's PSNR becomes null."""
+        return {k: v if math.isfinite(v) else None for k, v in scores.items()}
 
     return {
         "clips": [{"name": c.name, "frames": c.frames, **clean(c.scores)} for c in report.clips],
@@ -719,18 +727,12 @@ def _report_dict(report: EvalReport, engine: Engine, crop_border: int) -> dict:
 
 def parse_time(text: str) -> float:
     """ffmpeg's time syntax: seconds (``12.5``) or ``[HH:]MM:SS[.mmm]``."""
-    parts = text.strip().split(":")
-    try:
-        if len(parts) > 3 or any(not p for p in parts):
-            raise ValueError
-        seconds = 0.0
-        for part in parts:
-            seconds = seconds * 60 + float(part)
-    except ValueError:
-        raise typer.BadParameter(f"{text!r}: expected seconds or [HH:]MM:SS[.mmm]") from None
-    if seconds < 0 or seconds != seconds:
-        raise typer.BadParameter(f"{text!r}: a time is not negative")
-    return seconds
+    pattern = r"(?:(?:(\d+):)?([0-5]?\d):)?(\d+(?:\.\d*)?|\.\d+)"
+    match = re.fullmatch(pattern, text.strip())
+    if match is None or (match.group(2) is not None and float(match.group(3)) >= 60):
+        raise typer.BadParameter(f"{text!r}: expected seconds or [HH:]MM:SS[.mmm]")
+    hours, minutes, seconds = (float(g) if g else 0.0 for g in match.groups())
+    return hours * 3600 + minutes * 60 + seconds
 
 
 @vsr_app.command("compare")
@@ -760,21 +762,32 @@ def compare_command(
     wipe: Annotated[
         bool, typer.Option("--wipe", help="--video: a moving wipe instead of side by side.")
     ] = False,
+    overwrite: Overwrite = False,
     json_output: Annotated[bool, typer.Option("--json", help="One JSON object on stdout.")] = False,
 ) -> None:
     """The input scaled up plainly beside the output, with a zoomed detail: PNGs, or a video."""
     times = [parse_time(t) for t in at or []]
+    if video is not None and len(times) > 1:
+        raise typer.BadParameter("--video takes one --at (where the section starts)")
     with _errors_as_messages(QuietReporter(stderr)):
         for path in (first, second):
             if not path.is_file():
                 raise InputError(f"{path}: no such file")
         if video is not None:
-            check_paths(second, video, overwrite=True)
+            check_paths(first, video, overwrite)
+            check_paths(second, video, overwrite)
             count = compare_video(first, second, video, times[0] if times else 0.0, duration, wipe)
             result = {"video": str(video), "frames": count}
         else:
-            output_dir.mkdir(parents=True, exist_ok=True)
-            pictures = compare_frames(first, second, times or default_times(second), output_dir)
+            try:
+                output_dir.mkdir(parents=True, exist_ok=True)
+            except OSError as e:
+                raise OutputError(
+                    f"{output_dir}: cannot create the folder ({e.strerror})"
+                ) from None
+            pictures = compare_frames(
+                first, second, times or default_times(second), output_dir, overwrite
+            )
             result = {
                 "pictures": [
                     {
@@ -783,6 +796,7 @@ def compare_command(
                         "first_time": p.first_time,
                         "second_time": p.second_time,
                         "region": asdict(p.region),
+                        "labels": list(p.labels),
                     }
                     for p in pictures
                 ]

@@ -232,14 +232,22 @@ def _run(
                 advance(1)
         writer.finish()
 
+    def check_cancel() -> None:
+        if CANCEL.is_set():
+            raise Cancelled
+
     def infer() -> int:
         """The caller's thread: the model, chunk by chunk; finished frames to the encoder."""
         count = 0
         for item in upscale_frames(
-            _items(decoded), engine, tile, options.tile_overlap, chunk, options.chunk_overlap
+            _items(decoded),
+            engine,
+            tile,
+            options.tile_overlap,
+            chunk,
+            options.chunk_overlap,
+            before_chunk=check_cancel,
         ):
-            if CANCEL.is_set():
-                raise Cancelled
             if isinstance(item, tuple):
                 frame, meta = item
                 item = (to_rgb(frame), meta)

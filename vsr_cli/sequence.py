@@ -6,7 +6,7 @@ measures is exactly what ``vsr-upscale`` computes (same chunks, tiles, fades).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import TypeVar
 
 import torch
@@ -44,11 +44,12 @@ def upscale_frames(
     tile_overlap: int,
     chunk: int,
     chunk_overlap: int,
+    before_chunk: Callable[[], None] = lambda: None,
 ) -> Iterator[tuple[Tensor, Tag] | object]:
     """Low-res frames ``((3, h, w) in [0, 1], tag)`` in, ``((3, 4h, 4w) on the device, tag)``
     out, in order. Anything that is not such a pair (a packet of another stream) is handed
     back as soon as it arrives. A tile size that had to shrink (out of memory) stays shrunk
-    for the following chunks.
+    for the following chunks. ``before_chunk`` may raise to stop before the next chunk.
     """
     plan = ChunkPlan(chunk, chunk_overlap, default_fade(chunk_overlap))
     stitcher = ChunkStitcher(plan.fade)
@@ -58,6 +59,7 @@ def upscale_frames(
 
     def run_chunk(last: bool) -> Iterator[tuple[Tensor, Tag]]:
         nonlocal tile
+        before_chunk()
         window = plan.window(k, count)
         lq = torch.stack([frames[i] for i in range(window.start, window.stop)])
         out, tile = engine.upscale(lq, tile, tile_overlap)
@@ -67,7 +69,7 @@ def upscale_frames(
         for i in [i for i in frames if i < keep_from]:
             del frames[i]
 
-    for item in items:
+    for item in items:  # (a clip has at least one frame: the reader decodes it at open)
         if not isinstance(item, tuple):
             yield item
             continue
@@ -80,8 +82,6 @@ def upscale_frames(
             yield from run_chunk(last=False)
             k += 1
             needed = plan.needed(k)
-    if count == 0:
-        return
     while k == 0 or (chunk > 0 and k * chunk < count):
         yield from run_chunk(last=chunk <= 0 or (k + 1) * chunk >= count)
         k += 1

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from vsr_cli.errors import MissingExtraError
+from vsr_cli.errors import InputError, MissingExtraError, OutputError
 from vsr_cli.quality.resize import imresize
 from vsr_cli.video.reader import VideoReader
 from vsr_cli.video.writer import write_rgb_video
@@ -74,6 +74,21 @@ class _Timeline:
         while self._upcoming is not None and self._upcoming[0] <= t + 1e-6:
             self._current, self._upcoming = self._upcoming, self._next()
         return self._current
+
+    def nearest(self, t: float) -> tuple[float, np.ndarray]:
+        """The frame whose start is nearest ``t`` (within half a frame): another container
+        may have rounded the same frame's timestamp (MP4 1.66833 s, Matroska 1.668 s)."""
+        return self.at(t + 0.5 / float(self.reader.info.average_rate or 25))
+
+    def check_reaches(self, t: float) -> None:
+        """Refuse a time after the last frame (plus one frame period), before any work
+        where the container states its duration."""
+        info = self.reader.info
+        period = 1 / float(info.average_rate or 25)
+        if info.duration is not None and t > info.duration + period:
+            raise InputError(
+                f"{self.reader.name}: {t:.3f} s is past its end ({info.duration:.3f} s)"
+            )
 
     def following(self) -> tuple[float, np.ndarray] | None:
         """The next frame, in order, or None at the end."""
@@ -168,16 +183,28 @@ def _save_png(pixels: np.ndarray, path: Path) -> None:
     try:
         Image.fromarray(pixels).save(tmp, format="PNG")
         os.replace(tmp, path)
+    except OSError as e:
+        raise OutputError(f"{path}: cannot write ({e.strerror or e})") from None
     finally:
         tmp.unlink(missing_ok=True)
 
 
-def compare_frames(first: Path, second: Path, times: list[float], folder: Path) -> list[Picture]:
+def compare_frames(
+    first: Path, second: Path, times: list[float], folder: Path, overwrite: bool = False
+) -> list[Picture]:
     """One PNG per time into ``folder``: ``{second's stem}_compare_{time}s.png``."""
+    times = sorted({round(t, 3) for t in times})
+    paths = [folder / f"{second.stem}_compare_{t:.3f}s.png" for t in times]
+    for path in paths:
+        if path.exists() and not overwrite:
+            raise OutputError(f"{path}: exists; pass --overwrite (-y) to replace it")
     pictures = []
     with _Timeline(first) as one, _Timeline(second) as two:
-        for t in sorted(set(times)):
-            (t1, rgb1), (t2, rgb2) = one.at(t), two.at(t)
+        for t in times:
+            two.check_reaches(t)
+        for t, path in zip(times, paths):
+            t2, rgb2 = two.at(t)
+            t1, rgb1 = one.nearest(t2)
             b = _eight_bit(rgb2)
             h, w = b.shape[:2]
             a = plain_upscale(rgb1, w, h)
@@ -191,7 +218,6 @@ def compare_frames(first: Path, second: Path, times: list[float], folder: Path) 
                 f"{first.name}: {spot}, zoom {ZOOM}x",
                 f"{second.name}: {spot}, zoom {ZOOM}x",
             )
-            path = folder / f"{second.stem}_compare_{t:.3f}s.png"
             _save_png(compose(a, b, region, labels), path)
             pictures.append(Picture(path, t, t1, t2, region, labels))
     return pictures
@@ -207,6 +233,8 @@ def compare_video(
         rate = two.reader.info.average_rate or Fraction(25)
         expected = max(1, round(duration * rate))  # frames in the section, for the wipe
 
+        two.check_reaches(start)
+
         def pictures() -> Iterator[np.ndarray]:
             current: tuple[float, np.ndarray] | None = two.at(start)
             if current[0] < start - 1e-6:  # the frame on screen at start began before it
@@ -216,7 +244,7 @@ def compare_video(
                 t, rgb2 = current
                 b = _eight_bit(rgb2)
                 h, w = b.shape[:2]
-                a = plain_upscale(one.at(t)[1], w, h)
+                a = plain_upscale(one.nearest(t)[1], w, h)
                 if wipe:
                     border = round(w * (i + 1) / (expected + 1))
                     yield np.concatenate([a[:, :border], b[:, border:]], axis=1)

@@ -42,7 +42,11 @@ def _natural(path: Path) -> list[int | str]:
 def _frames(folder: Path) -> tuple[Path, ...]:
     if not folder.is_dir():
         return ()
-    images = [p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file()]
+    images = [
+        p
+        for p in folder.iterdir()
+        if p.suffix.lower() in IMAGE_SUFFIXES and not p.name.startswith(".") and p.is_file()
+    ]
     return tuple(sorted(images, key=_natural))
 
 
@@ -86,9 +90,11 @@ def find_clips(
 
 def _listed(list_file: Path) -> list[str]:
     try:
-        lines = list_file.read_text().splitlines()
+        lines = list_file.read_text(encoding="utf-8").splitlines()
     except OSError as e:
         raise InputError(f"{list_file}: {e.strerror}") from None
+    except UnicodeDecodeError:
+        raise InputError(f"{list_file}: not a text list of clips") from None
     return [line.strip() for line in lines if line.strip()]
 
 
@@ -116,7 +122,9 @@ def read_image(path: Path) -> np.ndarray:
         raise InputError(f"{path}: not a readable image ({e})") from None
 
 
-def matched(truth: np.ndarray, low_res: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+def matched(
+    truth: np.ndarray, low_res: np.ndarray | None, name: Path
+) -> tuple[np.ndarray, np.ndarray]:
     """(truth, low-res) of one frame, sizes made to agree: without a low-res frame, the
     truth is cropped to a multiple of 4 and shrunk by MATLAB's bicubic (the "BI"
     degradation); with one, the truth may lose the few rows/columns the dataset dropped."""
@@ -124,9 +132,9 @@ def matched(truth: np.ndarray, low_res: np.ndarray | None) -> tuple[np.ndarray, 
     if low_res is None:
         truth = truth[: h // SCALE * SCALE, : w // SCALE * SCALE]
         if truth.shape[0] < SCALE or truth.shape[1] < SCALE:
-            raise InputError(f"frames of {w}x{h} are too small to shrink {SCALE}x")
+            raise InputError(f"{name}: frames of {w}x{h} are too small to shrink {SCALE}x")
         return truth, imresize(truth, truth.shape[0] // SCALE, truth.shape[1] // SCALE)
     lh, lw = low_res.shape[:2]
     if not (0 <= h - lh * SCALE < SCALE and 0 <= w - lw * SCALE < SCALE):
-        raise InputError(f"ground truth of {w}x{h} is not {SCALE}x the low-res {lw}x{lh}")
+        raise InputError(f"{name}: {w}x{h} is not {SCALE}x its low-res frame's {lw}x{lh}")
     return truth[: lh * SCALE, : lw * SCALE], low_res

@@ -8,13 +8,13 @@ same low-res frames is scored as the baseline every paper prints.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
 
 from vsr_cli.engine import Engine
+from vsr_cli.errors import InputError
 from vsr_cli.models.psrt import SCALE
 from vsr_cli.pipeline import UpscaleOptions, input_pixels, output_pixels
 from vsr_cli.quality import metrics
@@ -34,7 +34,7 @@ class ClipScores:
 class EvalReport:
     clips: list[ClipScores]
     mean: dict[str, float]  # each score averaged over the clips (each clip counts once)
-    tile: int
+    tile: int  # the last clip's (sizes chosen per clip from free memory when not given)
     chunk: int
 
 
@@ -61,13 +61,17 @@ def evaluate(
     crop_border: int = 0,
     on_start: Callable[[str, int], None] = lambda name, frames: None,
     on_frame: Callable[[str], None] = lambda name: None,
+    on_end: Callable[[str], None] = lambda name: None,
 ) -> EvalReport:
-    """Score every clip; ``on_start``/``on_frame`` report progress."""
+    """Score every clip; ``on_start``/``on_frame``/``on_end`` report progress."""
     results, overall = [], _Means()
     tile = chunk = 0
     for clip in clips:
         on_start(clip.name, len(clip.truth))
-        scores, tile, chunk = _score_clip(clip, engine, options, crop_border, on_frame)
+        try:
+            scores, tile, chunk = _score_clip(clip, engine, options, crop_border, on_frame)
+        finally:
+            on_end(clip.name)
         results.append(ClipScores(clip.name, len(clip.truth), scores))
         overall.add(scores)
     return EvalReport(results, overall.result(), tile, chunk)
@@ -83,14 +87,24 @@ def _score_clip(
     pairs: dict[int, tuple[np.ndarray, np.ndarray]] = {}  # index -> (truth, low-res) in flight
 
     def low_res_frames() -> Iterator[tuple]:
+        shape = None
         for i, path in enumerate(clip.truth):
             lr = read_image(clip.low_res[i]) if clip.low_res else None
-            pairs[i] = matched(read_image(path), lr)
+            pairs[i] = matched(read_image(path), lr, path)
+            shape = shape or pairs[i][0].shape
+            if pairs[i][0].shape != shape:
+                raise InputError(f"{path}: not the size of the clip's first frame")
             yield input_pixels(pairs[i][1]), i
 
     frames = low_res_frames()
     first = next(frames)
     height, width = first[0].shape[-2:]
+    side = SCALE * min(height, width) - 2 * border
+    if side < metrics.SSIM_WINDOW:
+        raise InputError(
+            f"{clip.truth[0]}: {side} px left after the border crop; SSIM needs "
+            f"{metrics.SSIM_WINDOW}"
+        )
     tile, chunk = pick_sizes(
         engine,
         width,
@@ -146,8 +160,3 @@ def _add_temporal(
 def _chain(first: tuple, rest: Iterator[tuple]) -> Iterator[tuple]:
     yield first
     yield from rest
-
-
-def finite(value: float) -> float | None:
-    """JSON has no infinity: an identical frame's PSNR becomes null."""
-    return value if math.isfinite(value) else None

@@ -17,9 +17,10 @@ import math
 
 import numpy as np
 
-from vsr_cli.errors import MissingExtraError
+from vsr_cli.errors import InputError, MissingExtraError
 
 PEAK = 255.0
+SSIM_WINDOW = 11  # 2 * round(3.5 sigma) + 1 with sigma 1.5, as scikit-image truncates it
 
 
 def luma(rgb: np.ndarray) -> np.ndarray:
@@ -44,6 +45,11 @@ def ssim(a: np.ndarray, b: np.ndarray) -> float:
         from skimage.metrics import structural_similarity
     except ImportError:
         raise MissingExtraError("SSIM needs scikit-image: pip install 'vsr-cli[eval]'") from None
+    if min(a.shape[:2]) < SSIM_WINDOW:
+        raise InputError(
+            f"frames of {a.shape[1]}x{a.shape[0]} (after border crop) are smaller than "
+            f"SSIM's {SSIM_WINDOW}x{SSIM_WINDOW} window"
+        )
     return float(
         structural_similarity(
             a.astype(np.float64),
