@@ -8,6 +8,9 @@ Runs the same frames once as a whole clip and once in chunks (``--chunk`` frames
 ``sequence.upscale_frames``, the code the CLI runs. Prints, for the frame-to-frame
 steps that cross a chunk boundary and for all the others:
 
+Boundary steps: those inside a cross-fade between chunks (and the step across
+the boundary itself).
+
 - mean absolute frame-to-frame change of the chunked output and of the whole-clip
   output (8-bit levels);
 - temporal error of the chunked output against the whole-clip output (how much
@@ -32,6 +35,7 @@ from vsr_cli.bench import write_synthetic_clip
 from vsr_cli.engine import Engine, pick_device
 from vsr_cli.models.psrt import SCALE, PSRTRecurrent
 from vsr_cli.pipeline import input_pixels, output_pixels
+from vsr_cli.plan import default_fade
 from vsr_cli.precision import resolve_precision
 from vsr_cli.quality import metrics
 from vsr_cli.sequence import upscale_frames
@@ -98,7 +102,13 @@ def main() -> None:
     whole = _upscale(engine, frames, 0, args.chunk_overlap, args.tile)
     chunked = _upscale(engine, frames, args.chunk, args.chunk_overlap, args.tile)
 
-    crossing = {k * args.chunk for k in range(1, math.ceil(len(frames) / args.chunk))}
+    # Steps inside a cross-fade between two chunks (``fade`` frames centred on each boundary).
+    half = max(1, default_fade(args.chunk_overlap) // 2)
+    crossing = {
+        t
+        for k in range(1, math.ceil(len(frames) / args.chunk))
+        for t in range(k * args.chunk - half + 1, k * args.chunk + half + 1)
+    }
     groups: dict[str, dict[str, list[float]]] = {"boundary": {}, "inside": {}}
     for t in range(1, len(frames)):
         group = groups["boundary" if t in crossing else "inside"]

@@ -105,6 +105,13 @@ def _clip_folder(root: Path, name: str) -> Path:
     return root / name if name else root
 
 
+def _png_bit_depth(path: Path) -> int | None:
+    """A PNG's bit depth from its header (Pillow opens 16-bit RGB as 8-bit, silently)."""
+    with open(path, "rb") as f:
+        head = f.read(25)
+    return head[24] if head[:8] == b"\x89PNG\r\n\x1a\n" and len(head) == 25 else None
+
+
 def read_image(path: Path) -> np.ndarray:
     """(h, w, 3) uint8 RGB."""
     try:
@@ -114,6 +121,8 @@ def read_image(path: Path) -> np.ndarray:
             "reading frames needs Pillow: pip install 'vsr-cli[eval]'"
         ) from None
     try:
+        if _png_bit_depth(path) == 16:
+            raise InputError(f"{path}: a 16-bit PNG; the benchmarks' frames are 8-bit")
         with Image.open(path) as image:
             if image.mode not in ("RGB", "L", "P", "RGBA"):
                 raise InputError(f"{path}: {image.mode} images are not read (8-bit RGB only)")
