@@ -48,6 +48,7 @@ from vsr_cli.quality.dataset import find_clips
 from vsr_cli.quality.evaluate import EvalReport, evaluate
 from vsr_cli.registry import ModelEntry, load_registry
 from vsr_cli.video.reader import DEINTERLACE_MODES, VideoReader, describe
+from vsr_cli.video.span import Span
 from vsr_cli.video.writer import EncodeSettings, check_encoder, remove_unfinished
 from vsr_cli.weights import read_checkpoint
 
@@ -193,6 +194,14 @@ JsonEvents = Annotated[
     bool, typer.Option("--json", help="JSON events, one per line, on stderr (and nothing else).")
 ]
 Overwrite = Annotated[bool, typer.Option("--overwrite", "-y", help="Replace an existing output.")]
+Start = Annotated[
+    str | None,
+    typer.Option("--ss", help="Start here (seconds or [HH:]MM:SS[.mmm]); output starts at 0."),
+]
+Length = Annotated[
+    str | None, typer.Option("--duration", "-t", help="Upscale this long (ffmpeg's -t).")
+]
+Stop = Annotated[str | None, typer.Option("--to", help="Stop here (a time of the input).")]
 Quiet = Annotated[
     bool, typer.Option("--quiet", "-q", help="No progress bar; warnings and errors only.")
 ]
@@ -218,6 +227,9 @@ def upscale(
     encoder_opt: EncoderOpt = None,
     container_format: Format = None,
     deinterlace: Deinterlace = "auto",
+    ss: Start = None,
+    duration: Length = None,
+    to: Stop = None,
     recursive: Recursive = False,
     ext: Ext = None,
     skip_existing: SkipExisting = False,
@@ -242,6 +254,7 @@ def upscale(
         chunk_overlap=chunk_overlap,
         encode=EncodeSettings(codec, crf, preset, pix_fmt, _encoder_options(encoder_opt or [])),
         deinterlace=deinterlace,
+        span=_span(ss, duration, to),
         overwrite=overwrite,
     )
     single = len(inputs) == 1 and not _is_dir(inputs[0]) and not _is_dir(output)
@@ -277,6 +290,22 @@ def upscale(
         reporter.summary(outcomes)
         if any(o.status == "failed" for o in outcomes):
             raise typer.Exit(EXIT_FAILED)
+
+
+def _span(ss: str | None, duration: str | None, to: str | None) -> Span:
+    """ffmpeg's input options: -ss start, -t length, --to end (-t wins over --to)."""
+    start = parse_time(ss) if ss is not None else 0.0
+    if duration is not None:
+        length = parse_time(duration)
+        if length <= 0:
+            raise typer.BadParameter("a duration above 0", param_hint="-t")
+        return Span(start, start + length)
+    if to is not None:
+        end = parse_time(to)
+        if end <= start:
+            raise typer.BadParameter("--to must come after --ss", param_hint="--to")
+        return Span(start, end)
+    return Span(start)
 
 
 def _is_dir(path: Path) -> bool:

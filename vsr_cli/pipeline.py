@@ -28,7 +28,8 @@ from vsr_cli.errors import OutputError
 from vsr_cli.models.psrt import SCALE
 from vsr_cli.progress import Reporter
 from vsr_cli.sequence import pick_sizes, upscale_frames
-from vsr_cli.video.reader import DecodedFrame, VideoReader
+from vsr_cli.video.reader import DecodedFrame, VideoInfo, VideoReader
+from vsr_cli.video.span import Span, read_span
 from vsr_cli.video.writer import EncodeSettings, VideoWriter
 
 QUEUE_FRAMES = 32  # decoded frames waiting for the model, and finished ones for the encoder
@@ -50,6 +51,7 @@ class UpscaleOptions:
     chunk_overlap: int = 4
     encode: EncodeSettings = field(default_factory=EncodeSettings)
     deinterlace: str = "auto"  # auto (when the input is interlaced), off, frame, field
+    span: Span = field(default_factory=Span)  # --ss / -t / --to
     overwrite: bool = False
 
 
@@ -64,6 +66,7 @@ class _Meta:
     pts: int
     time: float
     alpha: np.ndarray | None  # low-res; upscaled plainly (bilinear) beside the model
+    context: bool  # beside a span: for the model to see, not to write
 
 
 _END = object()
@@ -177,8 +180,17 @@ def upscale_video(
             options.chunk_overlap,
         )
         size = (info.width * options.scale, info.height * options.scale)
-        with VideoWriter(target, reader, options.encode, size, warn, container_format) as writer:
-            reporter.start(name, info.frame_count)
+        span = options.span
+        with VideoWriter(
+            target,
+            reader,
+            options.encode,
+            size,
+            warn,
+            container_format,
+            span=None if span.whole else (span.start, span.end and span.end - span.start),
+        ) as writer:
+            reporter.start(name, expected_frames(info, span))
             try:
                 frames = _run(
                     reader,
@@ -211,10 +223,18 @@ def _run(
     peak = 65535 if writer.rgb_depth > 8 else 255
     to_rgb = functools.partial(output_pixels, scale=options.scale, peak=peak, size=writer.size)
 
+    span = options.span
+    media = (
+        reader.media(copy)
+        if span.whole
+        else read_span(reader, copy, span, context=options.chunk_overlap)
+    )
+
     def decode() -> None:
-        for item in reader.media(copy):
+        for item in media:
             if isinstance(item, DecodedFrame):
-                decoded.put((input_pixels(item.rgb), _Meta(item.pts, item.time, item.alpha)))
+                meta = _Meta(item.pts, item.time, item.alpha, item.context)
+                decoded.put((input_pixels(item.rgb), meta))
             else:
                 decoded.put(item)
         decoded.put(_END)
@@ -225,6 +245,8 @@ def _run(
                 writer.mux_packet(item)
             else:
                 rgb, meta = item
+                if meta.context:
+                    continue
                 alpha = None
                 if writer.keeps_alpha and meta.alpha is not None:
                     alpha = upscale_alpha(meta.alpha, writer.size, peak)
@@ -251,7 +273,7 @@ def _run(
             if isinstance(item, tuple):
                 frame, meta = item
                 item = (to_rgb(frame), meta)
-                count += 1
+                count += not meta.context
             encoded.put(item)
         return count
 
@@ -270,6 +292,16 @@ def _run(
     if errors:
         raise errors[0]
     return count
+
+
+def expected_frames(info: VideoInfo, span: Span) -> int | None:
+    """For the progress bar: the input's frames, or an estimate of the span's."""
+    if span.whole:
+        return info.frame_count
+    end = span.end if span.end is not None else info.duration
+    if end is None or not info.average_rate:
+        return None
+    return max(0, round((end - span.start) * float(info.average_rate)))
 
 
 def _items(pipe: _Pipe) -> Iterator[object]:

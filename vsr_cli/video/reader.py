@@ -60,6 +60,7 @@ class DecodedFrame:
     pts: int
     time: float
     alpha: np.ndarray | None = None  # (h, w), the rgb's dtype, where the input has alpha
+    context: bool = False  # read only as context for the model, beside a span (video/span.py)
 
 
 DEINTERLACE_MODES = ("auto", "off", "frame", "field")
@@ -183,6 +184,7 @@ class VideoReader:
             self._last_pts: int | None = None
             self._resized = False
             self._fields: _Deinterlacer | None = None
+            self._deinterlacing: tuple[bool, bool] | None = None
             self._raw = self._demux()
             self._ahead: list[av.VideoFrame | av.Packet] = []
             self.first = self._prime()
@@ -198,6 +200,11 @@ class VideoReader:
             )
             self.alpha = any(c.is_alpha for c in fmt.components)
             self.hdr = HdrMetadata.of_frame(self.first)
+            # Where "0 s" is for --ss and pieces: the first frame, whatever the container's
+            # start time. Inputs timed by frame count start at 0 by construction.
+            timed = self.first.pts is not None and self.info.container not in _INDEXED_CONTAINERS
+            self.origin = float(self.first.time) if timed else 0.0
+            self._seekable = timed and not hasattr(source, "read")
         except BaseException:
             self._container.close()
             raise
@@ -234,6 +241,28 @@ class VideoReader:
                 return item
         raise InputError(f"{self.name}: no frame could be decoded")
 
+    @property
+    def can_seek(self) -> bool:
+        """A file whose frames carry their own timestamps: AVI's are counted from the
+        first frame decoded, and a pipe can't go back."""
+        return self._seekable
+
+    def seek(self, seconds: float) -> None:
+        """Go on decoding from the keyframe at or before ``seconds`` after the first frame
+        (for every stream). The timestamp checks and the deinterlacer start afresh."""
+        if not self._seekable:
+            raise InputError(f"{self.name}: this input can't be read from a given time")
+        target = int((self.origin + max(0.0, seconds)) / self._video.time_base)
+        try:
+            self._container.seek(target, stream=self._video, backward=True)
+        except av.error.FFmpegError as e:
+            raise InputError(f"{self.name}: seeking failed ({ffmpeg_reason(e)})") from None
+        self._ahead = []
+        self._raw = self._demux()
+        self._last_pts = self._last_time = None
+        if self._deinterlacing is not None:
+            self._fields = _Deinterlacer(self._video, *self._deinterlacing)
+
     def cover_art(self) -> dict[int, bytes]:
         """Attached pictures (stream index -> image bytes): demuxers hand them out first,
         so they are among what was read ahead for the first frame."""
@@ -254,7 +283,8 @@ class VideoReader:
         if mode == "off" or (mode == "auto" and not self.interlaced):
             return None
         per_field = mode == "field"
-        self._fields = _Deinterlacer(self._video, per_field, only_flagged=mode == "auto")
+        self._deinterlacing = (per_field, mode == "auto")
+        self._fields = _Deinterlacer(self._video, *self._deinterlacing)
         if per_field:
             rate = self.info.average_rate
             self.info = replace(

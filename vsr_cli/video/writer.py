@@ -247,9 +247,13 @@ class VideoWriter:
         size: tuple[int, int],
         warn: Callable[[str], None],
         container_format: str | None = None,
+        span: tuple[float, float | None] | None = None,
+        copy_streams: bool = True,
     ) -> None:
         """``target``: a path (written atomically) or a binary stream such as stdout, which
-        needs ``container_format`` since there is no extension to go by."""
+        needs ``container_format`` since there is no extension to go by. ``span``: the
+        (start, end) seconds of the input this output holds, from its first frame;
+        chapters are cut to it. ``copy_streams``: False writes the video alone (a piece)."""
         self.name = str(target) if isinstance(target, Path) else "stdout"
         info = reader.info
         self._color: ColorSpec = info.color
@@ -299,10 +303,14 @@ class VideoWriter:
         try:
             self._video = self._add_video(reader, settings, size)
             self._copies: dict[int, tuple[av.stream.Stream, str | None]] = {}
-            self._add_copies(reader)
+            if copy_streams:
+                self._add_copies(reader)
             self._out.metadata.update(_fresh_tags(reader.container.metadata))
             with contextlib.suppress(AttributeError, av.error.FFmpegError, ValueError):
-                self._out.set_chapters(reader.container.chapters())
+                chapters = reader.container.chapters()
+                if span is not None:
+                    chapters = cut_chapters(chapters, reader.origin + span[0], span[1])
+                self._out.set_chapters(chapters)
             self._start()
         except BaseException:
             self.abort()
@@ -570,6 +578,25 @@ class VideoWriter:
     def __exit__(self, exc_type, *_: object) -> None:
         if exc_type is not None or self._tmp is not None:
             self.abort()
+
+
+def cut_chapters(chapters: list[dict], start: float, length: float | None) -> list[dict]:
+    """The chapters that overlap ``[start, start + length)`` (seconds, the container's
+    clock), clipped to it and moved back by ``start``."""
+    kept = []
+    for chapter in chapters:
+        base = chapter["time_base"]
+        begin = float(chapter["start"] * base) - start
+        end = float(chapter["end"] * base) - start
+        if length is not None:
+            end = min(end, length)
+        if end <= 0 or (length is not None and begin >= length):
+            continue
+        begin = max(begin, 0.0)
+        kept.append(
+            chapter | {"start": round(begin / base), "end": round(end / base), "id": len(kept)}
+        )
+    return kept
 
 
 def _worth_copying(stream: av.stream.Stream) -> bool:

@@ -1,0 +1,133 @@
+"""A section of a video in time: ``--ss``/``-t``/``--to``, and the pieces of a resumable job.
+
+Reading a span seeks to the keyframe before it (where the input can seek) and
+decodes forward. Frames inside the span come out as they are; up to ``context``
+frames on each side come out marked as context, for the recurrence to see but
+not to be written. Packets of copied streams come out when they start inside
+the span. Every timestamp is moved back so that the span starts at 0, as
+ffmpeg's ``-ss`` does.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections import deque
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+
+import av
+
+from vsr_cli.errors import InputError
+from vsr_cli.video.reader import ATTACHED_PIC, DecodedFrame, VideoReader
+
+SEEK_BACK = 1.0  # seconds before the context to seek to (more if the demuxer lands late)
+AFTER_END = 1.0  # seconds read past the end for packets demuxed behind the video
+
+
+@dataclass(frozen=True)
+class Span:
+    start: float = 0.0  # seconds after the first frame
+    end: float | None = None  # exclusive; None: the end of the video
+
+    def __post_init__(self) -> None:
+        if self.start < 0 or (self.end is not None and self.end <= self.start):
+            raise ValueError("a span ends after it starts, at 0 s or later")
+
+    @property
+    def whole(self) -> bool:
+        return self.start == 0 and self.end is None
+
+
+def _time(packet: av.Packet) -> float | None:
+    ts = packet.pts if packet.pts is not None else packet.dts
+    return None if ts is None or not packet.time_base else float(ts * packet.time_base)
+
+
+def _shifted(packet: av.Packet, base: float) -> av.Packet:
+    shift = round(base / packet.time_base)
+    if packet.pts is not None:
+        packet.pts -= shift
+    if packet.dts is not None:
+        packet.dts -= shift
+    return packet
+
+
+def _from_before(
+    reader: VideoReader, copy: set[int], want: float
+) -> Iterator[DecodedFrame | av.Packet]:
+    """``reader.media`` from a keyframe at or before ``want`` seconds (after its first
+    frame): demuxers that land after the time asked for are asked again, further back."""
+    if want <= 0 or not reader.can_seek:
+        return reader.media(copy)
+    back = SEEK_BACK
+    while True:
+        reader.seek(want - back)
+        items = reader.media(copy)
+        head = []
+        for item in items:
+            head.append(item)
+            if isinstance(item, DecodedFrame):
+                break
+        landed = head[-1].time - reader.origin if head else None
+        if landed is None or landed <= want + 1e-6 or want - back <= 0:
+            return itertools.chain(head, items)
+        back *= 4
+
+
+def read_span(
+    reader: VideoReader,
+    copy: set[int],
+    span: Span,
+    context: int = 0,
+    base: float | None = None,
+) -> Iterator[DecodedFrame | av.Packet]:
+    """The span's frames (``context`` ones on each side marked so) and packets, their
+    timestamps less ``base`` seconds (default: the span's first frame's time), in demux
+    order. ``reader.media`` must not have been started."""
+    period = 1 / float(reader.info.average_rate or 25)
+    items = _from_before(reader, copy, span.start - (context + 1) * period)
+    before: deque[DecodedFrame] = deque(maxlen=context)
+    held: list[av.Packet] = []  # packets inside the span demuxed before its first frame
+    first: float | None = None  # the span's first frame's time
+    origin, shift_pts, after = 0.0, 0, 0
+
+    def moved(frame: DecodedFrame, context: bool = False) -> DecodedFrame:
+        return replace(frame, pts=frame.pts - shift_pts, time=frame.time - origin, context=context)
+
+    for item in items:
+        if isinstance(item, av.Packet):
+            t = _time(item)
+            if item.stream.disposition & ATTACHED_PIC:
+                yield item  # cover art: untimed
+            elif t is None or t - reader.origin < span.start - 1e-6:
+                continue
+            elif span.end is not None and t - reader.origin >= span.end - 1e-6:
+                continue
+            elif first is None:
+                held.append(item)
+            elif t >= first - 1e-6:
+                yield _shifted(item, origin)
+            continue
+        rel = item.time - reader.origin
+        if first is None:
+            if rel < span.start - 1e-6:
+                before.append(item)
+                continue
+            first = item.time
+            origin = base if base is not None else first
+            shift_pts = round(origin / reader.info.time_base)
+            for frame in before:
+                yield moved(frame, context=True)
+            for packet in held:
+                if _time(packet) >= first - 1e-6:
+                    yield _shifted(packet, origin)
+        if span.end is not None and rel >= span.end - 1e-6:
+            if after < context:
+                after += 1
+                yield moved(item, context=True)
+            if rel >= span.end + AFTER_END:
+                return
+            continue
+        yield moved(item)
+    if first is None:
+        raise InputError(f"{reader.name}: no frames after {span.start:.3f} s")
