@@ -37,6 +37,7 @@ from vsr_cli.batch import collect, parse_shard, run_batch, take_shard
 from vsr_cli.bench import run_bench
 from vsr_cli.engine import Engine, pick_device
 from vsr_cli.errors import EncoderOptionError, InputError, OutputError, VsrError
+from vsr_cli.job import PIECE_SECONDS, input_fingerprint, job_folder, read_job
 from vsr_cli.model_store import StoredModel, fetch, stored
 from vsr_cli.models.psrt import PSRTRecurrent
 from vsr_cli.pipeline import STDIO, UpscaleOptions, check_paths, upscale_video
@@ -47,6 +48,7 @@ from vsr_cli.quality.compare import compare_frames, compare_video, default_times
 from vsr_cli.quality.dataset import find_clips
 from vsr_cli.quality.evaluate import EvalReport, evaluate
 from vsr_cli.registry import ModelEntry, load_registry
+from vsr_cli.video.join import join_pieces
 from vsr_cli.video.reader import DEINTERLACE_MODES, VideoReader, describe
 from vsr_cli.video.span import Span
 from vsr_cli.video.writer import EncodeSettings, check_encoder, remove_unfinished
@@ -202,6 +204,18 @@ Length = Annotated[
     str | None, typer.Option("--duration", "-t", help="Upscale this long (ffmpeg's -t).")
 ]
 Stop = Annotated[str | None, typer.Option("--to", help="Stop here (a time of the input).")]
+Resume = Annotated[
+    bool,
+    typer.Option(
+        "--resume/--no-resume",
+        help="Go on from an interrupted run's finished pieces (kept beside the output).",
+    ),
+]
+Segment = Annotated[
+    str | None,
+    typer.Option(help="K/N: compute only the K-th of N shares of one video's pieces."),
+]
+PieceSeconds = Annotated[float, typer.Option(min=0.1, help="Seconds of video per resumable piece.")]
 Quiet = Annotated[
     bool, typer.Option("--quiet", "-q", help="No progress bar; warnings and errors only.")
 ]
@@ -230,6 +244,9 @@ def upscale(
     ss: Start = None,
     duration: Length = None,
     to: Stop = None,
+    resume: Resume = True,
+    segment: Segment = None,
+    piece_seconds: PieceSeconds = PIECE_SECONDS,
     recursive: Recursive = False,
     ext: Ext = None,
     skip_existing: SkipExisting = False,
@@ -244,7 +261,7 @@ def upscale(
     One input and an output file: that file. Several inputs, or a folder: every
     video into the output folder, under the same relative paths.
     """
-    shard_k_n = _shard(shard)
+    shard_k_n = _k_of_n(shard, "--shard")
     reporter = _reporter(json_events, quiet)
     options = UpscaleOptions(
         scale=scale,
@@ -255,6 +272,9 @@ def upscale(
         encode=EncodeSettings(codec, crf, preset, pix_fmt, _encoder_options(encoder_opt or [])),
         deinterlace=deinterlace,
         span=_span(ss, duration, to),
+        resume=resume,
+        segment=_k_of_n(segment, "--segment"),
+        piece_seconds=piece_seconds,
         overwrite=overwrite,
     )
     single = len(inputs) == 1 and not _is_dir(inputs[0]) and not _is_dir(output)
@@ -262,6 +282,8 @@ def upscale(
         raise typer.BadParameter("stdin/stdout (-) take one input and one output")
     if output == STDIO and not container_format:
         raise typer.BadParameter("writing to stdout needs --format (e.g. matroska)")
+    if segment and not single:
+        raise typer.BadParameter("--segment splits one video; for many, use --shard")
     with _errors_as_messages(reporter):
         if single:  # refuse bad paths before loading (or downloading) any weights
             check_paths(inputs[0], output, overwrite)
@@ -281,8 +303,29 @@ def upscale(
             result = upscale_video(
                 inputs[0], output, engines[0], options, reporter, container_format
             )
+            note = ""
+            if result.pieces_left is not None:
+                k, n = options.segment or (1, 1)
+                left = (
+                    f"{result.pieces_left} pieces of other segments still to make; then "
+                    if result.pieces_left
+                    else "every piece is made: "
+                )
+                note = (
+                    f"segment {k}/{n} done; {left}`vsr join {output}` (or this command "
+                    "without --segment) writes the output"
+                )
+                if not json_events:
+                    stderr.print(note, markup=False)
             reporter.outcome(
-                Outcome(str(inputs[0]), "done", result.frames, result.seconds, output=str(output))
+                Outcome(
+                    str(inputs[0]),
+                    "done",
+                    result.frames,
+                    result.seconds,
+                    message=note,
+                    output=str(output) if result.pieces_left is None else "",
+                )
             )
             return
         output.mkdir(parents=True, exist_ok=True)
@@ -316,13 +359,13 @@ def _is_dir(path: Path) -> bool:
         return False
 
 
-def _shard(text: str | None) -> tuple[int, int] | None:
+def _k_of_n(text: str | None, option: str) -> tuple[int, int] | None:
     if text is None:
         return None
     try:
         return parse_shard(text)
     except ValueError as e:
-        raise typer.BadParameter(str(e), param_hint="--shard") from None
+        raise typer.BadParameter(str(e), param_hint=option) from None
 
 
 def _reporter(json_events: bool, quiet: bool) -> Reporter:
@@ -611,6 +654,45 @@ def bench_command(
     for row in rows:
         table.add_row(*row)
     Console().print(table)
+
+
+@vsr_app.command("join")
+def join_command(
+    output: Annotated[
+        Path, typer.Argument(help="The output a --segment run was writing.", show_default=False)
+    ],
+    overwrite: Overwrite = False,
+) -> None:
+    """Write OUTPUT from the pieces that --segment runs left beside it (stream copy)."""
+    with _errors_as_messages(QuietReporter(stderr)):
+        found = read_job(output)
+        if found is None:
+            raise InputError(f"{output}: no pieces beside it ({job_folder(output)} is missing)")
+        job, identity = found
+        source = Path(identity["input"]["path"])
+        if not source.is_file() or input_fingerprint(source) != identity["input"]:
+            raise InputError(f"{source}: the input is missing or changed since the pieces")
+        missing = job.missing()
+        if missing:
+            raise InputError(
+                f"{output}: {len(missing)} of {len(job.pieces)} pieces are not made yet "
+                f"(the first: {missing[0] + 1}); run the remaining segments"
+            )
+        check_paths(source, output, overwrite)
+        settings = identity["settings"]
+        join_pieces(
+            source,
+            [job.piece_path(i) for i in range(len(job.pieces))],
+            output,
+            Span(*settings["span"]),
+            job.base,
+            EncodeSettings(**settings["encode"]),
+            settings["scale"],
+            settings["deinterlace"],
+            QuietReporter(stderr).warn,
+        )
+        job.remove()
+    stderr.print(f"{output}: joined {len(job.pieces)} pieces", markup=False)
 
 
 EVAL_COLUMNS = (

@@ -8,6 +8,8 @@ tries the same chunk again (with a warning each time), down to the model's
 from __future__ import annotations
 
 import copy
+import functools
+import hashlib
 import itertools
 import os
 from collections.abc import Callable
@@ -90,6 +92,16 @@ class Engine:
             keep_compiled_kernels()
             for step in self.model.patch_align.values():
                 step.compile(dynamic=False)
+
+    @functools.cached_property
+    def fingerprint(self) -> str:
+        """sha256 of the weights (names, shapes, values): pieces of a resumable job are
+        only ever joined with pieces from the same model."""
+        digest = hashlib.sha256()
+        for name, tensor in sorted(self.model.state_dict().items()):
+            digest.update(f"{name}:{tuple(tensor.shape)}:{tensor.dtype}".encode())
+            digest.update(tensor.detach().cpu().contiguous().view(torch.uint8).numpy().tobytes())
+        return digest.hexdigest()
 
     def with_warnings(self, warn: Callable[[str], None]) -> Engine:
         """The same model and device, reporting to ``warn`` (one per file in a batch)."""

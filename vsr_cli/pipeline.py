@@ -8,13 +8,14 @@ the clip is: only the frames of the chunk in hand (plus its overlap) are held.
 from __future__ import annotations
 
 import functools
+import json
 import os
 import queue
 import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import av
@@ -24,10 +25,21 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from vsr_cli.engine import Engine
-from vsr_cli.errors import OutputError
+from vsr_cli.errors import InputError, OutputError
+from vsr_cli.job import (
+    PIECE_SECONDS,
+    Job,
+    input_fingerprint,
+    job_folder,
+    plan_pieces,
+    read_job,
+    start_job,
+)
+from vsr_cli.job import share as job_share
 from vsr_cli.models.psrt import SCALE
 from vsr_cli.progress import Reporter
 from vsr_cli.sequence import pick_sizes, upscale_frames
+from vsr_cli.video.join import join_pieces
 from vsr_cli.video.reader import DecodedFrame, VideoInfo, VideoReader
 from vsr_cli.video.span import Span, read_span
 from vsr_cli.video.writer import EncodeSettings, VideoWriter
@@ -52,13 +64,17 @@ class UpscaleOptions:
     encode: EncodeSettings = field(default_factory=EncodeSettings)
     deinterlace: str = "auto"  # auto (when the input is interlaced), off, frame, field
     span: Span = field(default_factory=Span)  # --ss / -t / --to
+    resume: bool = True  # False: an earlier partial job of this output is discarded
+    segment: tuple[int, int] | None = None  # (K, N): compute only the K-th of N shares
+    piece_seconds: float = PIECE_SECONDS
     overwrite: bool = False
 
 
 @dataclass(frozen=True)
 class Result:
-    frames: int
+    frames: int  # computed by this run
     seconds: float
+    pieces_left: int | None = None  # of a --segment run: pieces still to make (not joined)
 
 
 @dataclass(frozen=True)
@@ -179,36 +195,187 @@ def upscale_video(
             options.tile_overlap,
             options.chunk_overlap,
         )
-        size = (info.width * options.scale, info.height * options.scale)
-        span = options.span
-        with VideoWriter(
-            target,
-            reader,
-            options.encode,
-            size,
-            warn,
-            container_format,
-            span=None if span.whole else (span.start, span.end and span.end - span.start),
-        ) as writer:
-            reporter.start(name, expected_frames(info, span))
-            try:
-                frames = _run(
-                    reader,
-                    writer,
-                    engine.with_warnings(warn),
-                    options,
-                    tile,
-                    chunk,
-                    lambda n: reporter.advance(name, n),
-                )
-            finally:
-                reporter.finish(name)
+        job = None
+        if src != STDIO and dst != STDIO:
+            job = _job_for(reader, src, dst, engine, options, tile, chunk, warn)
+        if job is None:
+            span = options.span
+            size = (info.width * options.scale, info.height * options.scale)
+            with VideoWriter(
+                target,
+                reader,
+                options.encode,
+                size,
+                warn,
+                container_format,
+                span=None if span.whole else (span.start, span.end and span.end - span.start),
+            ) as writer:
+                reporter.start(name, expected_frames(info, span))
+                try:
+                    frames = _run(
+                        writer,
+                        _media(reader, writer.copied_streams, options),
+                        engine.with_warnings(warn),
+                        options,
+                        tile,
+                        chunk,
+                        lambda n: reporter.advance(name, n),
+                    )
+                finally:
+                    reporter.finish(name)
+            return Result(frames, time.perf_counter() - started)
+    return _upscale_in_pieces(
+        src,
+        dst,
+        job,
+        engine.with_warnings(warn),
+        options,
+        reporter,
+        container_format,
+        warn,
+        started,
+    )
+
+
+def _media(
+    reader: VideoReader, copy: set[int], options: UpscaleOptions, base: float | None = None
+) -> Iterator[DecodedFrame | av.Packet]:
+    """The frames (and ``copy`` streams' packets) to work on: the whole input, or a span
+    with context frames around it."""
+    if options.span.whole and base is None:
+        return reader.media(copy)
+    return read_span(reader, copy, options.span, context=options.chunk_overlap, base=base)
+
+
+def _job_for(
+    reader: VideoReader,
+    src: Path,
+    dst: Path,
+    engine: Engine,
+    options: UpscaleOptions,
+    tile: int,
+    chunk: int,
+    warn: Callable[[str], None],
+) -> Job | None:
+    """The resumable job for this output (begun now, or found from an earlier run), or
+    None where the video is written directly: a pipe, an input that can't seek or has no
+    stated duration, or a span shorter than two pieces (nothing worth resuming)."""
+    info, span = reader.info, options.span
+    end = span.end if span.end is not None else info.duration
+    if not reader.can_seek or end is None or end <= span.start:
+        if options.segment:
+            raise InputError(f"{src}: --segment needs a file that can seek, of known length")
+        return None
+    pieces = plan_pieces(span, end, options.piece_seconds)
+    if len(pieces) < 2 and not options.segment:
+        return None
+    identity = json.loads(json.dumps({"input": input_fingerprint(src), "settings": {
+        "scale": options.scale,
+        "tile": options.tile,
+        "tile_overlap": options.tile_overlap,
+        "chunk": options.chunk,
+        "chunk_overlap": options.chunk_overlap,
+        "encode": asdict(options.encode),
+        "deinterlace": options.deinterlace,
+        "span": [span.start, span.end],
+        "piece_seconds": options.piece_seconds,
+        "precision": engine.precision,
+        "model": engine.fingerprint,
+    }}))  # fmt: skip
+    found = read_job(dst)
+    if found is not None and (found[1] != identity or not options.resume):
+        if options.segment:
+            raise OutputError(
+                f"{found[0].folder}: holds pieces made from another input or with other "
+                "settings; run every segment with the same command, or delete the folder"
+            )
+        if options.resume:
+            warn("the input or the settings changed since the last run: starting over")
+        found[0].remove()
+        found = None
+    if found is not None:
+        return found[0]
+    base = next(f.time for f in read_span(reader, set(), span, base=0.0) if not f.context)
+    proposed = Job(job_folder(dst), pieces, base, tile, chunk, dst.suffix)
+    return start_job(dst, proposed, identity)
+
+
+def _upscale_in_pieces(
+    src: Path,
+    dst: Path,
+    job: Job,
+    engine: Engine,
+    options: UpscaleOptions,
+    reporter: Reporter,
+    container_format: str | None,
+    warn: Callable[[str], None],
+    started: float,
+) -> Result:
+    """Compute the job's missing pieces (of this segment's share); then, unless this is a
+    segment, join them all into ``dst`` and remove the job."""
+    name = str(src)
+    count = len(job.pieces)
+    share = job_share(count, *options.segment) if options.segment else range(count)
+    todo = job.missing(share)
+    frames = 0
+    once = _once(warn)
+    reporter.start(name, None)
+    try:
+        for index in todo:
+            if CANCEL.is_set():
+                raise Cancelled
+            with VideoReader(src, name, once) as reader:
+                reader.deinterlace(options.deinterlace)
+                piece = replace(options, span=job.pieces[index])
+                size = (reader.info.width * options.scale, reader.info.height * options.scale)
+                with VideoWriter(
+                    job.piece_path(index), reader, options.encode, size, once, copy_streams=False
+                ) as writer:
+                    frames += _run(
+                        writer,
+                        _media(reader, set(), piece, base=job.base),
+                        engine.with_warnings(once),
+                        piece,
+                        job.tile,
+                        job.chunk,
+                        lambda n: reporter.advance(name, n),
+                    )
+    finally:
+        reporter.finish(name)
+    if options.segment:  # joined by `vsr join` or a plain run: never by two segments at once
+        return Result(frames, time.perf_counter() - started, pieces_left=len(job.missing()))
+    whole = Span(job.pieces[0].start, job.pieces[-1].end)
+    join_pieces(
+        src,
+        [job.piece_path(i) for i in range(len(job.pieces))],
+        dst,
+        whole,
+        job.base,
+        options.encode,
+        options.scale,
+        options.deinterlace,
+        once,
+        container_format,
+    )
+    job.remove()
     return Result(frames, time.perf_counter() - started)
 
 
+def _once(warn: Callable[[str], None]) -> Callable[[str], None]:
+    """``warn``, each message once: every piece opens the input and an encoder again."""
+    said: set[str] = set()
+
+    def say(message: str) -> None:
+        if message not in said:
+            said.add(message)
+            warn(message)
+
+    return say
+
+
 def _run(
-    reader: VideoReader,
     writer: VideoWriter,
+    media: Iterator[DecodedFrame | av.Packet],
     engine: Engine,
     options: UpscaleOptions,
     tile: int,
@@ -219,16 +386,8 @@ def _run(
     errors: list[BaseException] = []
     decoded = _Pipe(stop, QUEUE_FRAMES)
     encoded = _Pipe(stop, QUEUE_FRAMES)
-    copy = writer.copied_streams
     peak = 65535 if writer.rgb_depth > 8 else 255
     to_rgb = functools.partial(output_pixels, scale=options.scale, peak=peak, size=writer.size)
-
-    span = options.span
-    media = (
-        reader.media(copy)
-        if span.whole
-        else read_span(reader, copy, span, context=options.chunk_overlap)
-    )
 
     def decode() -> None:
         for item in media:

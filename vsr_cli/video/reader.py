@@ -126,6 +126,17 @@ def pick_video_stream(
     return best if best in moving else moving[0]
 
 
+def _usable(packet: av.Packet) -> bool:
+    """A timed packet of another stream, or cover art (then timed at 0: one untimed
+    picture); not the demuxer's empty end-of-stream packets."""
+    if packet.dts is not None:
+        return True
+    if packet.size and packet.stream.disposition & ATTACHED_PIC:
+        packet.pts = packet.dts = 0
+        return True
+    return False
+
+
 class _Deinterlacer:
     """FFmpeg's ``bwdif`` on decoded frames: it needs the next frame to finish one, so
     frames come out one behind, and ``flush`` returns the last."""
@@ -218,10 +229,7 @@ class VideoReader:
         try:
             for packet in self._container.demux():
                 if packet.stream.index != self._video.index:
-                    if packet.dts is not None:
-                        yield packet
-                    elif packet.size and packet.stream.disposition & ATTACHED_PIC:
-                        packet.pts = packet.dts = 0  # cover art: one untimed picture
+                    if _usable(packet):
                         yield packet
                     continue
                 if decoder is None:
@@ -398,6 +406,21 @@ class VideoReader:
         for frame in self._fields.flush() if self._fields else ():
             yield self._decoded(frame)
         self._check_complete()
+
+    def packets(self, copy: set[int]) -> Iterator[av.Packet]:
+        """The ``copy`` streams' packets alone, in demux order, decoding no video (joining
+        finished pieces needs the audio and subtitles, not the frames again)."""
+        for item in self._ahead:
+            if isinstance(item, av.Packet) and item.stream.index in copy:
+                yield item
+        self._ahead = []
+        self._raw.close()
+        try:
+            for packet in self._container.demux():
+                if packet.stream.index in copy and _usable(packet):
+                    yield packet
+        except av.error.FFmpegError as e:
+            raise InputError(f"{self.name}: reading failed ({ffmpeg_reason(e)})") from None
 
     def _decoded(self, frame: av.VideoFrame) -> DecodedFrame:
         if (frame.width, frame.height) != (self.info.width, self.info.height):

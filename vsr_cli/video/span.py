@@ -4,8 +4,9 @@ Reading a span seeks to the keyframe before it (where the input can seek) and
 decodes forward. Frames inside the span come out as they are; up to ``context``
 frames on each side come out marked as context, for the recurrence to see but
 not to be written. Packets of copied streams come out when they start inside
-the span. Every timestamp is moved back so that the span starts at 0, as
-ffmpeg's ``-ss`` does.
+the span (or before it, for a span from the very start: an audio encoder's
+priming packets are timed before the first frame). Every timestamp is moved back
+so that the span starts at 0, as ffmpeg's ``-ss`` does.
 """
 
 from __future__ import annotations
@@ -99,13 +100,13 @@ def read_span(
             t = _time(item)
             if item.stream.disposition & ATTACHED_PIC:
                 yield item  # cover art: untimed
-            elif t is None or t - reader.origin < span.start - 1e-6:
+            elif t is None or (span.start > 0 and t - reader.origin < span.start - 1e-6):
                 continue
             elif span.end is not None and t - reader.origin >= span.end - 1e-6:
                 continue
             elif first is None:
                 held.append(item)
-            elif t >= first - 1e-6:
+            elif span.start == 0 or t >= first - 1e-6:
                 yield _shifted(item, origin)
             continue
         rel = item.time - reader.origin
@@ -119,7 +120,7 @@ def read_span(
             for frame in before:
                 yield moved(frame, context=True)
             for packet in held:
-                if _time(packet) >= first - 1e-6:
+                if span.start == 0 or _time(packet) >= first - 1e-6:
                     yield _shifted(packet, origin)
         if span.end is not None and rel >= span.end - 1e-6:
             if after < context:
@@ -131,3 +132,23 @@ def read_span(
         yield moved(item)
     if first is None:
         raise InputError(f"{reader.name}: no frames after {span.start:.3f} s")
+
+
+def read_packets(
+    reader: VideoReader, copy: set[int], span: Span, base: float
+) -> Iterator[av.Packet]:
+    """The ``copy`` streams' packets that start inside ``span``, less ``base`` seconds, as
+    ``read_span`` gives them, decoding no video."""
+    if span.start > 0 and reader.can_seek:
+        reader.seek(span.start - SEEK_BACK)
+    for packet in reader.packets(copy):
+        t = _time(packet)
+        if packet.stream.disposition & ATTACHED_PIC:
+            yield packet
+        elif t is None or (span.start > 0 and t < base - 1e-6):
+            continue
+        elif span.end is not None and t - reader.origin >= span.end - 1e-6:
+            if t - reader.origin >= span.end + AFTER_END:
+                return
+        else:
+            yield _shifted(packet, base)

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import math
 import os
 import re
 import sys
@@ -249,11 +250,14 @@ class VideoWriter:
         container_format: str | None = None,
         span: tuple[float, float | None] | None = None,
         copy_streams: bool = True,
+        video_template: av.video.stream.VideoStream | None = None,
     ) -> None:
         """``target``: a path (written atomically) or a binary stream such as stdout, which
         needs ``container_format`` since there is no extension to go by. ``span``: the
         (start, end) seconds of the input this output holds, from its first frame;
-        chapters are cut to it. ``copy_streams``: False writes the video alone (a piece)."""
+        chapters are cut to it. ``copy_streams``: False writes the video alone (a piece).
+        ``video_template``: a stream whose packets ``write_encoded`` will copy, instead of
+        frames to encode (joining pieces)."""
         self.name = str(target) if isinstance(target, Path) else "stdout"
         info = reader.info
         self._color: ColorSpec = info.color
@@ -300,8 +304,14 @@ class VideoWriter:
                 self._tmp.unlink(missing_ok=True)
             raise OutputError(f"{self.name}: cannot write this container ({e})") from None
         self._pending: deque[av.Packet] = deque()
+        self._last_dts: Fraction | None = None  # of write_encoded's packets
         try:
-            self._video = self._add_video(reader, settings, size)
+            self._encodes = video_template is None
+            if self._encodes:
+                self._video = self._add_video(reader, settings, size)
+            else:
+                self._video = self._out.add_stream_from_template(video_template)
+                self._container = self._out.format.name.split(",")[0]
             self._copies: dict[int, tuple[av.stream.Stream, str | None]] = {}
             if copy_streams:
                 self._add_copies(reader)
@@ -540,6 +550,24 @@ class VideoWriter:
         for packet in self._encode(frame):
             self._mux(packet)
 
+    def write_encoded(self, packet: av.Packet) -> None:
+        """Mux a packet that an encoder with this writer's settings made (a finished
+        piece's), in place of encoding a frame. Pieces each begin their decode timestamps
+        afresh, and Matroska leaves some out: a missing one, or one that would not follow
+        the previous packet's, becomes the previous one plus one tick."""
+        tb = packet.time_base
+        if self._last_dts is not None and (packet.dts is None or packet.dts * tb <= self._last_dts):
+            packet.dts = math.floor(self._last_dts / tb) + 1
+            if packet.pts is not None and packet.pts < packet.dts:
+                packet.pts = packet.dts
+        elif packet.dts is None:
+            packet.dts = packet.pts
+        if packet.dts is not None:
+            self._flush_pending(float(packet.dts * tb))
+            self._last_dts = packet.dts * tb
+        packet.stream = self._video
+        self._mux(packet)
+
     def _encode(self, frame: av.VideoFrame | None) -> list[av.Packet]:
         try:
             return self._video.encode(frame)
@@ -548,7 +576,7 @@ class VideoWriter:
 
     def finish(self) -> None:
         """Flush, close and (for a file) move the complete file to its final name."""
-        for packet in self._encode(None):
+        for packet in self._encode(None) if self._encodes else ():
             self._mux(packet)
         self._flush_pending(None)
         try:

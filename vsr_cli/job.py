@@ -1,0 +1,143 @@
+"""A resumable job: the hidden folder beside an output that keeps its finished pieces.
+
+A long video is upscaled as pieces of about ``PIECE_SECONDS`` of video, each
+computed on its own (with context frames on both sides, as between chunks) and
+encoded into its own file, which appears only when complete. The folder
+``.NAME.vsr-job`` beside the output ``NAME`` holds them with ``job.json``: the
+input's fingerprint, the settings, and the plan. So a crash, SIGKILL or SIGTERM
+costs at most the piece in hand; ``--segment K/N`` lets N machines compute
+disjoint shares of one video into a shared folder; and the output is the
+pieces joined by stream copy, with the input's audio, subtitles and chapters.
+An input or settings that changed never mix with old pieces.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+import shutil
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+from vsr_cli.errors import OutputError
+from vsr_cli.video.span import Span
+
+PIECE_SECONDS = 10.0
+FORMAT = 1  # of job.json
+_SAMPLE = 1 << 20  # bytes hashed at each end of the input
+
+
+def input_fingerprint(path: Path) -> dict:
+    """Enough to notice a different or modified input without reading all of it."""
+    stat = path.stat()
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        digest.update(f.read(_SAMPLE))
+        f.seek(max(0, stat.st_size - _SAMPLE))
+        digest.update(f.read(_SAMPLE))
+    return {
+        "path": str(path.resolve()),
+        "size": stat.st_size,
+        "mtime_ns": stat.st_mtime_ns,
+        "sha256_ends": digest.hexdigest(),
+    }
+
+
+def plan_pieces(span: Span, end: float, seconds: float) -> list[Span]:
+    """``span`` (ending at ``end`` seconds when it is open) cut into pieces of ``seconds``;
+    the last one runs to the span's own end, so no frame past ``end`` is lost."""
+    count = max(1, math.ceil((end - span.start) / seconds - 1e-9))
+    starts = [span.start + i * seconds for i in range(count)]
+    return [Span(a, starts[i + 1] if i + 1 < count else span.end) for i, a in enumerate(starts)]
+
+
+def share(count: int, k: int, n: int) -> range:
+    """The K-th (1-based) of N contiguous, nearly equal shares of ``count`` pieces."""
+    return range((k - 1) * count // n, k * count // n)
+
+
+@dataclass(frozen=True)
+class Job:
+    folder: Path
+    pieces: list[Span]
+    base: float  # the input time of the output's first frame (timestamps move back by it)
+    tile: int  # sizes chosen when the job began, kept so every piece is computed alike
+    chunk: int
+    suffix: str  # the output's extension: pieces are in its container
+
+    def piece_path(self, index: int) -> Path:
+        return self.folder / f"piece-{index:05d}{self.suffix}"
+
+    def done(self, index: int) -> bool:
+        return self.piece_path(index).exists()
+
+    def missing(self, indices: range | None = None) -> list[int]:
+        return [i for i in indices or range(len(self.pieces)) if not self.done(i)]
+
+    def remove(self) -> None:
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def job_folder(output: Path) -> Path:
+    return output.with_name(f".{output.name}.vsr-job")
+
+
+def _record(job: Job, identity: dict) -> dict:
+    return {
+        "format": FORMAT,
+        **identity,
+        "pieces": [[p.start, p.end] for p in job.pieces],
+        "base": job.base,
+        "tile": job.tile,
+        "chunk": job.chunk,
+        "suffix": job.suffix,
+    }
+
+
+def _from_record(folder: Path, record: dict) -> Job:
+    return Job(
+        folder,
+        [Span(a, b) for a, b in record["pieces"]],
+        record["base"],
+        record["tile"],
+        record["chunk"],
+        record["suffix"],
+    )
+
+
+def read_job(output: Path) -> tuple[Job, dict] | None:
+    """The job recorded beside ``output`` and its identity (input and settings), if any."""
+    path = job_folder(output) / "job.json"
+    try:
+        record = json.loads(path.read_text())
+        if record.get("format") != FORMAT:
+            return None
+        identity = {"input": record["input"], "settings": record["settings"]}
+        return _from_record(path.parent, record), identity
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def start_job(output: Path, proposed: Job, identity: dict) -> Job:
+    """Record ``proposed`` unless a job is recorded already (another machine of a
+    ``--segment`` run may have begun it: the first record wins, so all use one plan)."""
+    folder = job_folder(output)
+    try:
+        folder.mkdir(exist_ok=True)
+        tmp = folder / f".job.{uuid.uuid4().hex[:8]}.json"
+        tmp.write_text(json.dumps(_record(proposed, identity), indent=1))
+        try:
+            os.link(tmp, folder / "job.json")  # fails if it exists: create-if-absent
+        except FileExistsError:
+            pass
+        finally:
+            tmp.unlink(missing_ok=True)
+    except OSError as e:
+        raise OutputError(f"{folder}: cannot keep the job's pieces there ({e.strerror})") from None
+    found = read_job(output)
+    if found is None:
+        raise OutputError(f"{folder / 'job.json'}: unreadable")
+    return found[0]
