@@ -204,6 +204,13 @@ Length = Annotated[
     str | None, typer.Option("--duration", "-t", help="Upscale this long (ffmpeg's -t).")
 ]
 Stop = Annotated[str | None, typer.Option("--to", help="Stop here (a time of the input).")]
+SceneCuts = Annotated[
+    str,
+    typer.Option(
+        callback=lambda v: _choice(v, ("auto", "off")),
+        help="auto: find scene cuts; the recurrence never crosses one. off: ignore them.",
+    ),
+]
 Resume = Annotated[
     bool,
     typer.Option(
@@ -244,6 +251,7 @@ def upscale(
     ss: Start = None,
     duration: Length = None,
     to: Stop = None,
+    scene_cuts: SceneCuts = "auto",
     resume: Resume = True,
     segment: Segment = None,
     piece_seconds: PieceSeconds = PIECE_SECONDS,
@@ -272,6 +280,7 @@ def upscale(
         encode=EncodeSettings(codec, crf, preset, pix_fmt, _encoder_options(encoder_opt or [])),
         deinterlace=deinterlace,
         span=_span(ss, duration, to),
+        scene_cuts=scene_cuts == "auto",
         resume=resume,
         segment=_k_of_n(segment, "--segment"),
         piece_seconds=piece_seconds,
@@ -738,6 +747,7 @@ def eval_command(
     tile_batch: TileBatch = 1,
     chunk: Chunk = None,
     chunk_overlap: ChunkOverlap = 4,
+    scene_cuts: SceneCuts = "auto",
     compile: Compile = False,
     json_output: Annotated[bool, typer.Option("--json", help="One JSON object on stdout.")] = False,
     csv_output: Annotated[bool, typer.Option("--csv", help="CSV on stdout.")] = False,
@@ -754,7 +764,11 @@ def eval_command(
         raise typer.BadParameter("vsr eval runs on one device", param_hint="--device")
     reporter = _reporter(False, quiet or json_output or csv_output)
     options = UpscaleOptions(
-        tile=tile, tile_overlap=tile_overlap, chunk=chunk, chunk_overlap=chunk_overlap
+        tile=tile,
+        tile_overlap=tile_overlap,
+        chunk=chunk,
+        chunk_overlap=chunk_overlap,
+        scene_cuts=scene_cuts == "auto",
     )
     with _errors_as_messages(reporter):
         clips = find_clips(dataset, lr, list_file)

@@ -64,6 +64,7 @@ class UpscaleOptions:
     encode: EncodeSettings = field(default_factory=EncodeSettings)
     deinterlace: str = "auto"  # auto (when the input is interlaced), off, frame, field
     span: Span = field(default_factory=Span)  # --ss / -t / --to
+    scene_cuts: bool = True  # each scene upscaled as if the video began and ended there
     resume: bool = True  # False: an earlier partial job of this output is discarded
     segment: tuple[int, int] | None = None  # (K, N): compute only the K-th of N shares
     piece_seconds: float = PIECE_SECONDS
@@ -277,6 +278,7 @@ def _job_for(
         "chunk_overlap": options.chunk_overlap,
         "encode": asdict(options.encode),
         "deinterlace": options.deinterlace,
+        "scene_cuts": options.scene_cuts,
         "span": [span.start, span.end],
         "piece_seconds": options.piece_seconds,
         "precision": engine.precision,
@@ -428,6 +430,7 @@ def _run(
             chunk,
             options.chunk_overlap,
             before_chunk=check_cancel,
+            scene_cuts=options.scene_cuts,
         ):
             if isinstance(item, tuple):
                 frame, meta = item

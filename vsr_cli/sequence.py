@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import TypeVar
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor
 
 from vsr_cli.engine import Engine, free_memory
@@ -37,6 +38,66 @@ def pick_sizes(
     return (auto_tile if tile is None else tile), (auto_chunk if chunk is None else chunk)
 
 
+class _Scene:
+    """The chunks of one run of frames that the recurrence may cross (a clip, or a scene
+    between two cuts): frames come in, finished frames go out."""
+
+    def __init__(self, run: _Runner) -> None:
+        self.run = run
+        self.plan = run.plan
+        self.stitcher = ChunkStitcher(self.plan.fade)
+        self.frames: dict[int, Tensor] = {}
+        self.tags: dict[int, object] = {}
+        self.count = self.k = 0
+
+    def add(self, pixels: Tensor, tag: object) -> Iterator[tuple[Tensor, object]]:
+        self.frames[self.count], self.tags[self.count] = pixels, tag
+        self.count += 1
+        chunk, needed = self.plan.size, self.plan.needed(self.k)
+        # Run a chunk once its context has arrived and at least one frame lies past it,
+        # so it is known not to be the last.
+        while needed is not None and self.count >= max(needed, (self.k + 1) * chunk + 1):
+            yield from self._chunk(last=False)
+            self.k += 1
+            needed = self.plan.needed(self.k)
+
+    def finish(self) -> Iterator[tuple[Tensor, object]]:
+        chunk = self.plan.size
+        while self.count and (self.k == 0 or (chunk > 0 and self.k * chunk < self.count)):
+            yield from self._chunk(last=chunk <= 0 or (self.k + 1) * chunk >= self.count)
+            self.k += 1
+
+    def _chunk(self, last: bool) -> Iterator[tuple[Tensor, object]]:
+        window = self.plan.window(self.k, self.count)
+        lq = torch.stack([self.frames[i] for i in range(window.start, window.stop)])
+        for index, frame in self.stitcher.add(window, self.run.upscale(lq), last):
+            yield frame, self.tags.pop(index)
+        keep_from = self.plan.window(self.k + 1, self.count).start if not last else self.count
+        for i in [i for i in self.frames if i < keep_from]:
+            del self.frames[i]
+
+
+class _Runner:
+    """The engine with the tile size that fits: one that had to shrink (out of memory)
+    stays shrunk for the following chunks."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        tile: int,
+        tile_overlap: int,
+        plan: ChunkPlan,
+        before_chunk: Callable[[], None],
+    ) -> None:
+        self.engine, self.tile, self.tile_overlap, self.plan = engine, tile, tile_overlap, plan
+        self.before_chunk = before_chunk
+
+    def upscale(self, lq: Tensor) -> Tensor:
+        self.before_chunk()
+        out, self.tile = self.engine.upscale(lq, self.tile, self.tile_overlap)
+        return out
+
+
 def upscale_frames(
     items: Iterable[tuple[Tensor, Tag] | object],
     engine: Engine,
@@ -45,43 +106,52 @@ def upscale_frames(
     chunk: int,
     chunk_overlap: int,
     before_chunk: Callable[[], None] = lambda: None,
+    scene_cuts: bool = False,
 ) -> Iterator[tuple[Tensor, Tag] | object]:
     """Low-res frames ``((3, h, w) in [0, 1], tag)`` in, ``((3, 4h, 4w) on the device, tag)``
     out, in order. Anything that is not such a pair (a packet of another stream) is handed
-    back as soon as it arrives. A tile size that had to shrink (out of memory) stays shrunk
-    for the following chunks. ``before_chunk`` may raise to stop before the next chunk.
+    back as soon as it arrives. ``before_chunk`` may raise to stop before the next chunk.
+    With ``scene_cuts``, each scene is run as if the video began and ended there: chunks
+    start at the cut and the recurrence never carries one scene's features into another.
     """
     plan = ChunkPlan(chunk, chunk_overlap, default_fade(chunk_overlap))
-    stitcher = ChunkStitcher(plan.fade)
-    frames: dict[int, Tensor] = {}
-    tags: dict[int, Tag] = {}
-    count, k = 0, 0
-
-    def run_chunk(last: bool) -> Iterator[tuple[Tensor, Tag]]:
-        nonlocal tile
-        before_chunk()
-        window = plan.window(k, count)
-        lq = torch.stack([frames[i] for i in range(window.start, window.stop)])
-        out, tile = engine.upscale(lq, tile, tile_overlap)
-        for index, frame in stitcher.add(window, out, last):
-            yield frame, tags.pop(index)
-        keep_from = plan.window(k + 1, count).start if not last else count
-        for i in [i for i in frames if i < keep_from]:
-            del frames[i]
-
-    for item in items:  # (a clip has at least one frame: the reader decodes it at open)
+    runner = _Runner(engine, tile, tile_overlap, plan, before_chunk)
+    detector = CutDetector() if scene_cuts else None
+    scene = _Scene(runner)
+    for item in items:
         if not isinstance(item, tuple):
             yield item
             continue
-        frames[count], tags[count] = item
-        count += 1
-        needed = plan.needed(k)
-        # Run a chunk once its context has arrived and at least one frame lies past it,
-        # so it is known not to be the last.
-        while needed is not None and count >= max(needed, (k + 1) * chunk + 1):
-            yield from run_chunk(last=False)
-            k += 1
-            needed = plan.needed(k)
-    while k == 0 or (chunk > 0 and k * chunk < count):
-        yield from run_chunk(last=chunk <= 0 or (k + 1) * chunk >= count)
-        k += 1
+        pixels, tag = item
+        if detector is not None and detector.is_cut(pixels):
+            yield from scene.finish()
+            scene = _Scene(runner)
+        yield from scene.add(pixels, tag)
+    yield from scene.finish()
+
+
+class CutDetector:
+    """Scene cuts from the low-res frames, cheaply: each frame shrunk to a 32x18 thumbnail.
+    A cut is a frame whose thumbnail differs from the previous one by more than
+    ``MIN_CHANGE`` (mean absolute difference, on [0, 1]) and by ``OVER_RECENT`` times the
+    recent frames' mean change (a fast pan changes a lot every frame; a cut, once)."""
+
+    MIN_CHANGE = 0.1
+    OVER_RECENT = 3.0
+    RECENT = 8
+
+    def __init__(self) -> None:
+        self._previous: Tensor | None = None
+        self._recent: list[float] = []
+
+    def is_cut(self, pixels: Tensor) -> bool:
+        """Whether ``pixels`` (the next frame, (3, h, w) in [0, 1]) begins a new scene."""
+        thumb = F.adaptive_avg_pool2d(pixels[None].float(), (18, 32))[0]
+        previous, self._previous = self._previous, thumb
+        if previous is None:
+            return False
+        change = float((thumb - previous).abs().mean())
+        usual = sum(self._recent) / len(self._recent) if self._recent else 0.0
+        cut = change > self.MIN_CHANGE and change > self.OVER_RECENT * usual
+        self._recent = [] if cut else [*self._recent[-(self.RECENT - 1) :], change]
+        return cut

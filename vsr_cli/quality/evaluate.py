@@ -118,7 +118,13 @@ def _score_clip(
     previous: dict[str, np.ndarray] = {}
     center = len(clip.truth) // 2
     stream = upscale_frames(
-        _chain(first, frames), engine, tile, options.tile_overlap, chunk, options.chunk_overlap
+        _chain(first, frames),
+        engine,
+        tile,
+        options.tile_overlap,
+        chunk,
+        options.chunk_overlap,
+        scene_cuts=options.scene_cuts,
     )
     for sr_frame, index in stream:
         truth, lr = pairs.pop(index)
