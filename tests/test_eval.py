@@ -306,4 +306,7 @@ def test_eval_bad_datasets_fail_in_one_line(tmp_path, bilinear_checkpoint):
     assert short.returncode == 1
     assert "2 low-res frames for 3" in short.stderr and "Traceback" not in short.stderr
     cropped = vsr("eval", tmp_path / "GT", "--crop-border", "20", "--weights", bilinear_checkpoint)
-    assert cropped.returncode == 1 and "8 px left after the border crop; SSIM needs 11" in cropped.stderr
+    assert (
+        cropped.returncode == 1
+        and "8 px left after the border crop; SSIM needs 11" in cropped.stderr
+    )

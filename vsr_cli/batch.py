@@ -15,9 +15,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from vsr_cli.api import upscale
 from vsr_cli.engine import Engine
 from vsr_cli.errors import InputError, NoVideoStreamError, VsrError
-from vsr_cli.pipeline import CANCEL, Cancelled, UpscaleOptions, upscale_video
+from vsr_cli.pipeline import CANCEL, Cancelled, UpscaleOptions
 from vsr_cli.progress import Outcome, Reporter
 
 VIDEO_EXTENSIONS = frozenset(
@@ -91,7 +92,7 @@ def _run_one(
     started = time.perf_counter()
     try:
         task.dst.parent.mkdir(parents=True, exist_ok=True)
-        result = upscale_video(task.src, task.dst, engine, options, reporter)
+        result = upscale(task.src, task.dst, engine=engine, options=options, reporter=reporter)
     except NoVideoStreamError:  # e.g. an .mp4 holding only audio
         return Outcome(name, "skipped", message="no video stream")
     except Cancelled:

@@ -18,9 +18,10 @@ import av
 import numpy as np
 import torch
 
+from vsr_cli.api import upscale
 from vsr_cli.engine import Engine
 from vsr_cli.models.psrt import PSRTRecurrent
-from vsr_cli.pipeline import UpscaleOptions, upscale_video
+from vsr_cli.pipeline import UpscaleOptions
 from vsr_cli.precision import Precision
 from vsr_cli.progress import QuietReporter
 
@@ -162,7 +163,7 @@ def run_bench(
             src, dst = Path(tmp) / "in.mkv", Path(tmp) / "out.mkv"
             write_synthetic_clip(src, frames, width, height)
             options = UpscaleOptions(tile=tile, tile_overlap=overlap, chunk=0, overwrite=True)
-            result = upscale_video(src, dst, engine, options, QuietReporter())
+            result = upscale(src, dst, engine=engine, options=options, reporter=QuietReporter())
             e2e = result.frames / result.seconds
     return BenchResult(
         device=device_name(device),
@@ -182,3 +183,34 @@ def run_bench(
         compile_seconds=compile_seconds,
         break_even_frames=break_even,
     )
+
+
+def bench_rows(r: BenchResult, frames: int, width: int, height: int) -> list[tuple[str, str]]:
+    """(label, value) lines of a result, as ``vsr bench`` prints them."""
+    share = f" ({100 * r.peak_share:.1f}% of peak)" if r.peak_share else ""
+    tiles = f", tiles of {r.tile} px, {r.tile_batch} per pass" if r.tile else ""
+    rows = [
+        ("device", f"{r.device} ({r.precision})"),
+        ("input", f"{frames} frames of {width}x{height} -> {4 * width}x{4 * height}{tiles}"),
+        ("warm-up", f"{r.warmup_seconds:.1f} s"),
+        ("ms/frame", f"{r.ms_per_frame:.1f}"),
+        ("frames/s", f"{r.fps:.2f}"),
+        ("TFLOP/s", f"{r.tflops:.2f}{share}"),
+    ]
+    if r.eager_ms_per_frame is not None and r.compile_seconds is not None:
+        pays = (
+            f"after {r.break_even_frames:.0f} frames"
+            if r.break_even_frames is not None
+            else "never (no faster than eager)"
+        )
+        rows += [
+            ("eager ms/frame", f"{r.eager_ms_per_frame:.1f}"),
+            ("compiled/eager", f"{r.eager_ms_per_frame / r.ms_per_frame:.2f}x faster"),
+            ("compiling took", f"{r.compile_seconds:.1f} s (per tile shape, per process)"),
+            ("compiling pays", pays),
+        ]
+    if r.peak_memory_gib is not None:
+        rows.append(("peak memory", f"{r.peak_memory_gib:.2f} GiB"))
+    if r.end_to_end_fps is not None:
+        rows.append(("end to end", f"{r.end_to_end_fps:.2f} frames/s"))
+    return rows

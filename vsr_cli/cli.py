@@ -33,14 +33,16 @@ from rich.progress import (
 )
 from rich.table import Table
 
+from vsr_cli.api import devices, load_engines, make_options
+from vsr_cli.api import upscale as api_upscale
 from vsr_cli.batch import collect, parse_shard, run_batch, take_shard
-from vsr_cli.bench import run_bench
-from vsr_cli.engine import Engine, pick_device
+from vsr_cli.bench import bench_rows, run_bench
+from vsr_cli.engine import Engine
 from vsr_cli.errors import EncoderOptionError, InputError, OutputError, VsrError
 from vsr_cli.job import PIECE_SECONDS, input_fingerprint, job_folder, read_job
 from vsr_cli.model_store import StoredModel, fetch, stored
 from vsr_cli.models.psrt import PSRTRecurrent
-from vsr_cli.pipeline import STDIO, UpscaleOptions, check_paths, upscale_video
+from vsr_cli.pipeline import STDIO, check_paths
 from vsr_cli.plan import MIN_TILE
 from vsr_cli.precision import PRECISIONS, resolve_precision
 from vsr_cli.progress import JsonReporter, Outcome, QuietReporter, Reporter, RichReporter
@@ -271,15 +273,19 @@ def upscale(
     """
     shard_k_n = _k_of_n(shard, "--shard")
     reporter = _reporter(json_events, quiet)
-    options = UpscaleOptions(
+    options = make_options(
         scale=scale,
         tile=tile,
         tile_overlap=tile_overlap,
         chunk=chunk,
         chunk_overlap=chunk_overlap,
-        encode=EncodeSettings(codec, crf, preset, pix_fmt, _encoder_options(encoder_opt or [])),
+        codec=codec,
+        crf=crf,
+        preset=preset,
+        pix_fmt=pix_fmt,
+        encoder_options=_encoder_options(encoder_opt or []),
         deinterlace=deinterlace,
-        span=_span(ss, duration, to),
+        **_span(ss, duration, to),
         scene_cuts=scene_cuts == "auto",
         resume=resume,
         segment=_k_of_n(segment, "--segment"),
@@ -305,12 +311,16 @@ def upscale(
         suffixes = {output.suffix} if single else {t.dst.suffix for t in tasks}
         for suffix in sorted(suffixes):  # each output container's encoder, with your options
             check_encoder(options.encode, container_format or suffix.lstrip(".").lower())
-        engines = _engines(
-            device, precision, weights, model, reporter, json_events, compile, tile_batch
-        )
+        engines = _engines(device, precision, weights, model, reporter, json_events, compile,
+                           tile_batch)  # fmt: skip
         if single:
-            result = upscale_video(
-                inputs[0], output, engines[0], options, reporter, container_format
+            result = api_upscale(
+                inputs[0],
+                output,
+                engine=engines[0],
+                options=options,
+                reporter=reporter,
+                format=container_format,
             )
             note = ""
             if result.pieces_left is not None:
@@ -344,20 +354,16 @@ def upscale(
             raise typer.Exit(EXIT_FAILED)
 
 
-def _span(ss: str | None, duration: str | None, to: str | None) -> Span:
+def _span(ss: str | None, duration: str | None, to: str | None) -> dict[str, float | None]:
     """ffmpeg's input options: -ss start, -t length, --to end (-t wins over --to)."""
     start = parse_time(ss) if ss is not None else 0.0
-    if duration is not None:
-        length = parse_time(duration)
-        if length <= 0:
-            raise typer.BadParameter("a duration above 0", param_hint="-t")
-        return Span(start, start + length)
-    if to is not None:
-        end = parse_time(to)
-        if end <= start:
-            raise typer.BadParameter("--to must come after --ss", param_hint="--to")
-        return Span(start, end)
-    return Span(start)
+    length = parse_time(duration) if duration is not None else None
+    end = parse_time(to) if to is not None else None
+    if length is not None and length <= 0:
+        raise typer.BadParameter("a duration above 0", param_hint="-t")
+    if length is None and end is not None and end <= start:
+        raise typer.BadParameter("--to must come after --ss", param_hint="--to")
+    return {"ss": start, "duration": length, "to": end}
 
 
 def _is_dir(path: Path) -> bool:
@@ -391,32 +397,21 @@ def _engines(
     weights: Path | None,
     model: str | None,
     reporter: Reporter,
-    json_events: bool,
+    quiet_download: bool,
     compile: bool,
     tile_batch: int,
 ) -> list[Engine]:
-    """One engine per device, all from one read of the weights."""
-    devices = _devices(device)
-    if device == "auto" and devices[0].type == "cpu":
-        reporter.warn("no GPU found: running on the CPU, which is slow")
-    state = read_checkpoint(weights or _fetch(model, announce=not json_events))
-    return [
-        Engine(
-            PSRTRecurrent.from_state_dict(state),
-            d,
-            resolve_precision(precision, d),
-            reporter.warn,
-            compile,
-            tile_batch,
-        )
-        for d in devices
-    ]
-
-
-def _fetch(name: str | None, announce: bool) -> Path:
-    """A named model's weights, downloaded on first use with a progress line and bar."""
-    entry = load_registry().get(name)
-    return _download(entry, announce).path
+    """``load_engines``, downloading with a progress line and bar unless ``quiet_download``."""
+    return load_engines(
+        model=model,
+        weights=weights,
+        device=device,
+        precision=precision,
+        compile=compile,
+        tile_batch=tile_batch,
+        warn=reporter.warn,
+        download=lambda entry: _download(entry, announce=not quiet_download).path,
+    )
 
 
 def _download(entry: ModelEntry, announce: bool) -> StoredModel:
@@ -448,16 +443,6 @@ def _download(entry: ModelEntry, announce: bool) -> StoredModel:
             progress=lambda done, total: bar.update(task, completed=done, total=total),
             on_source=on_source,
         )
-
-
-def _devices(spec: str) -> list[torch.device]:
-    try:
-        if spec == "all":
-            count = torch.cuda.device_count()
-            return [torch.device(f"cuda:{i}") for i in range(count)] or [torch.device("cpu")]
-        return [pick_device(part.strip()) for part in spec.split(",")]
-    except (ValueError, RuntimeError) as e:
-        raise VsrError(str(e)) from None
 
 
 class _errors_as_messages:
@@ -611,7 +596,7 @@ def bench_command(
             "expected WIDTHxHEIGHT, e.g. 320x180", param_hint="--size"
         ) from None
     with _errors_as_messages(QuietReporter(stderr)):
-        torch_device = _devices(device)[0]
+        torch_device = devices(device)[0]
         network = (
             PSRTRecurrent.from_state_dict(read_checkpoint(weights)) if weights else PSRTRecurrent()
         )
@@ -633,32 +618,7 @@ def bench_command(
     if json_output:
         print(json.dumps(asdict(r) | {"fps": r.fps}))
         return
-    share = f" ({100 * r.peak_share:.1f}% of peak)" if r.peak_share else ""
-    tiles = f", tiles of {r.tile} px, {r.tile_batch} per pass" if r.tile else ""
-    rows = [
-        ("device", f"{r.device} ({r.precision})"),
-        ("input", f"{frames} frames of {width}x{height} -> {4 * width}x{4 * height}{tiles}"),
-        ("warm-up", f"{r.warmup_seconds:.1f} s"),
-        ("ms/frame", f"{r.ms_per_frame:.1f}"),
-        ("frames/s", f"{r.fps:.2f}"),
-        ("TFLOP/s", f"{r.tflops:.2f}{share}"),
-    ]
-    if r.eager_ms_per_frame is not None and r.compile_seconds is not None:
-        pays = (
-            f"after {r.break_even_frames:.0f} frames"
-            if r.break_even_frames is not None
-            else "never (no faster than eager)"
-        )
-        rows += [
-            ("eager ms/frame", f"{r.eager_ms_per_frame:.1f}"),
-            ("compiled/eager", f"{r.eager_ms_per_frame / r.ms_per_frame:.2f}x faster"),
-            ("compiling took", f"{r.compile_seconds:.1f} s (per tile shape, per process)"),
-            ("compiling pays", pays),
-        ]
-    if r.peak_memory_gib is not None:
-        rows.append(("peak memory", f"{r.peak_memory_gib:.2f} GiB"))
-    if r.end_to_end_fps is not None:
-        rows.append(("end to end", f"{r.end_to_end_fps:.2f} frames/s"))
+    rows = bench_rows(r, frames, width, height)
     table = Table("", "", show_header=False, box=None)
     for row in rows:
         table.add_row(*row)
@@ -763,7 +723,7 @@ def eval_command(
     if "," in device or device == "all":
         raise typer.BadParameter("vsr eval runs on one device", param_hint="--device")
     reporter = _reporter(False, quiet or json_output or csv_output)
-    options = UpscaleOptions(
+    options = make_options(
         tile=tile,
         tile_overlap=tile_overlap,
         chunk=chunk,

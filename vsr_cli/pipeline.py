@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
+from typing import BinaryIO
 
 import av
 import numpy as np
@@ -165,19 +166,22 @@ def _name_max(folder: Path) -> int:
 
 
 def upscale_video(
-    src: Path,
-    dst: Path,
+    src: Path | BinaryIO,
+    dst: Path | BinaryIO,
     engine: Engine,
     options: UpscaleOptions,
     reporter: Reporter,
     container_format: str | None = None,
 ) -> Result:
-    """Upscale ``src`` into ``dst`` (``-``: stdin / stdout); a file appears only when complete."""
-    check_paths(src, dst, options.overwrite)
-    started = time.perf_counter()
-    name = "stdin" if src == STDIO else str(src)
+    """Upscale ``src`` into ``dst``: paths (``-``: stdin / stdout) or binary file objects.
+    A file appears only when complete; a long one is made in resumable pieces."""
     source = sys.stdin.buffer if src == STDIO else src
     target = sys.stdout.buffer if dst == STDIO else dst
+    if isinstance(target, Path):
+        check_paths(source if isinstance(source, Path) else STDIO, target, options.overwrite)
+    started = time.perf_counter()
+    name = str(source) if isinstance(source, Path) else getattr(source, "name", "stream")
+    name = "stdin" if src == STDIO else str(name)
 
     def warn(message: str) -> None:
         reporter.warn(message, name)
@@ -197,8 +201,8 @@ def upscale_video(
             options.chunk_overlap,
         )
         job = None
-        if src != STDIO and dst != STDIO:
-            job = _job_for(reader, src, dst, engine, options, tile, chunk, warn)
+        if isinstance(source, Path) and isinstance(target, Path):
+            job = _job_for(reader, source, target, engine, options, tile, chunk, warn)
         if job is None:
             span = options.span
             size = (info.width * options.scale, info.height * options.scale)
