@@ -162,6 +162,8 @@ def test_interrupted_run_leaves_nothing_behind(tmp_path, golden_checkpoint, sig,
             golden_checkpoint,
             "--chunk",
             "4",
+            "--piece-seconds",  # written directly (pieces: tests/test_batch.py, test_resume.py)
+            "60",
             "-q",
         ],
         stdout=subprocess.PIPE,

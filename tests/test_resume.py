@@ -133,3 +133,21 @@ def test_changed_settings_or_input_never_mix(tmp_path, golden_checkpoint):
     again = run("--no-resume", "--json")
     assert again.returncode == 0 and "starting over" not in again.stderr
     assert _done_event(again.stderr)["frames"] == FRAMES
+
+
+def test_a_section_in_pieces_into_mp4_past_the_end(tmp_path, bilinear_checkpoint):
+    """-t beyond the end, a section starting between keyframes, H.264 with B-frames into
+    MP4: pieces joined like a direct run (the bilinear model treats frames alone)."""
+    source = make_clip(tmp_path / "in.mp4", pts=[40 * i for i in range(50)],
+                       options={"g": "12", "bf": "2"}).path  # fmt: skip
+    common = ["--weights", bilinear_checkpoint, "--ss", "0.5", "-t", "30", "--json"]
+    pieces, direct = tmp_path / "pieces.mp4", tmp_path / "direct.mp4"
+    result = vsr_upscale(source, pieces, *common, "--piece-seconds", "0.4")
+    assert result.returncode == 0, result.stderr
+    assert _done_event(result.stderr)["frames"] == 37
+    assert vsr_upscale(source, direct, *common).returncode == 0
+    assert frame_times(pieces) == frame_times(direct)
+    assert frame_times(pieces)[0] == 0 and len(frame_times(pieces)) == 37
+    assert packets_of(pieces, "audio") == packets_of(direct, "audio")
+    for a, b in zip(read_frames(pieces), read_frames(direct), strict=True):
+        assert np.abs(a.astype(int) - b).mean() < 2  # both x264 at its default quality

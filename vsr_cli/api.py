@@ -26,12 +26,12 @@ from vsr_cli.errors import VsrError
 from vsr_cli.job import PIECE_SECONDS
 from vsr_cli.model_store import fetch
 from vsr_cli.models.psrt import PSRTRecurrent
-from vsr_cli.pipeline import Result, UpscaleOptions, upscale_video
+from vsr_cli.pipeline import STDIO, Result, UpscaleOptions, upscale_video
 from vsr_cli.precision import resolve_precision
 from vsr_cli.progress import Outcome, Reporter
 from vsr_cli.registry import ModelEntry, load_registry
 from vsr_cli.video.span import Span
-from vsr_cli.video.writer import EncodeSettings
+from vsr_cli.video.writer import EncodeSettings, check_encoder
 from vsr_cli.weights import read_checkpoint
 
 _log = logging.getLogger("vsr_cli")
@@ -65,6 +65,10 @@ def make_options(
         span = Span(ss, end)
     except ValueError as e:
         raise VsrError(f"--ss/-t/--to: {e}") from None
+    if segment is not None and not 1 <= segment[0] <= segment[1]:
+        raise VsrError(f"segment {segment}: expected (k, n) with 1 <= k <= n")
+    if piece_seconds <= 0 or scale not in (2, 3, 4):
+        raise VsrError("piece_seconds must be above 0, and scale 2, 3 or 4")
     return UpscaleOptions(
         scale=scale,
         tile=tile,
@@ -193,6 +197,11 @@ def upscale(
             warn=warn,
         )[0]
     reporter = reporter or _CallbackReporter(progress, warn)
+    container = format or (
+        Path(dst).suffix.lstrip(".").lower() if isinstance(dst, str | os.PathLike) else None
+    )
+    if container and dst != STDIO:
+        check_encoder(options.encode, container)  # a bad preset fails now, not after work
     return upscale_video(_path_or_stream(src), _path_or_stream(dst), engine, options,
                          reporter, format)  # fmt: skip
 

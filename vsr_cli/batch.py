@@ -63,6 +63,8 @@ def collect(inputs: list[Path], out_dir: Path, recursive: bool, ext: str | None)
                 if p.is_file()
                 and p.suffix.lower() in VIDEO_EXTENSIONS
                 and out_root not in p.resolve().parents
+                # not hidden: vsr-cli's own job folders and partial files are
+                and not any(part.startswith(".") for part in p.relative_to(item).parts)
             ]
             tasks += [Task(p, out_dir / p.relative_to(item)) for p in videos]
         else:

@@ -637,8 +637,7 @@ def join_command(
         found = read_job(output)
         if found is None:
             raise InputError(f"{output}: no pieces beside it ({job_folder(output)} is missing)")
-        job, identity = found
-        source = Path(identity["input"]["path"])
+        job, identity, source = found
         if not source.is_file() or input_fingerprint(source) != identity["input"]:
             raise InputError(f"{source}: the input is missing or changed since the pieces")
         missing = job.missing()
@@ -649,16 +648,22 @@ def join_command(
             )
         check_paths(source, output, overwrite)
         settings = identity["settings"]
+        try:
+            encode = EncodeSettings(**settings["encode"])
+            span = Span(*settings["span"])
+        except (TypeError, KeyError, ValueError):
+            raise InputError(f"{job.folder}: pieces of another version of vsr-cli") from None
         join_pieces(
             source,
             [job.piece_path(i) for i in range(len(job.pieces))],
             output,
-            Span(*settings["span"]),
+            span,
             job.base,
-            EncodeSettings(**settings["encode"]),
+            encode,
             settings["scale"],
             settings["deinterlace"],
             QuietReporter(stderr).warn,
+            settings.get("format"),
         )
         job.remove()
     stderr.print(f"{output}: joined {len(job.pieces)} pieces", markup=False)

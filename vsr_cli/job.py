@@ -13,16 +13,18 @@ An input or settings that changed never mix with old pieces.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import math
 import os
 import shutil
+import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-from vsr_cli.errors import OutputError
+from vsr_cli.errors import InputError, OutputError
 from vsr_cli.video.span import Span
 
 PIECE_SECONDS = 10.0
@@ -31,19 +33,18 @@ _SAMPLE = 1 << 20  # bytes hashed at each end of the input
 
 
 def input_fingerprint(path: Path) -> dict:
-    """Enough to notice a different or modified input without reading all of it."""
-    stat = path.stat()
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        digest.update(f.read(_SAMPLE))
-        f.seek(max(0, stat.st_size - _SAMPLE))
-        digest.update(f.read(_SAMPLE))
-    return {
-        "path": str(path.resolve()),
-        "size": stat.st_size,
-        "mtime_ns": stat.st_mtime_ns,
-        "sha256_ends": digest.hexdigest(),
-    }
+    """Enough to notice a different or modified input without reading all of it (not its
+    path: machines of a ``--segment`` run may mount the share in different places)."""
+    try:
+        stat = path.stat()
+        digest = hashlib.sha256()
+        with open(path, "rb") as f:
+            digest.update(f.read(_SAMPLE))
+            f.seek(max(0, stat.st_size - _SAMPLE))
+            digest.update(f.read(_SAMPLE))
+    except OSError as e:
+        raise InputError(f"{path}: {e.strerror}") from None
+    return {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns, "sha256_ends": digest.hexdigest()}
 
 
 def plan_pieces(span: Span, end: float, seconds: float) -> list[Span]:
@@ -75,20 +76,28 @@ class Job:
         return self.piece_path(index).exists()
 
     def missing(self, indices: range | None = None) -> list[int]:
-        return [i for i in indices or range(len(self.pieces)) if not self.done(i)]
+        everything = range(len(self.pieces))
+        return [i for i in (everything if indices is None else indices) if not self.done(i)]
 
     def remove(self) -> None:
-        shutil.rmtree(self.folder, ignore_errors=True)
+        """Moved aside first: a folder half deleted must never pass for a job."""
+        aside = self.folder.with_name(f"{self.folder.name}.{uuid.uuid4().hex[:8]}.old")
+        try:
+            self.folder.rename(aside)
+        except OSError:
+            aside = self.folder
+        shutil.rmtree(aside, ignore_errors=True)
 
 
 def job_folder(output: Path) -> Path:
     return output.with_name(f".{output.name}.vsr-job")
 
 
-def _record(job: Job, identity: dict) -> dict:
+def _record(job: Job, identity: dict, source: Path) -> dict:
     return {
         "format": FORMAT,
         **identity,
+        "source": str(source.resolve()),  # for `vsr join`
         "pieces": [[p.start, p.end] for p in job.pieces],
         "base": job.base,
         "tile": job.tile,
@@ -108,36 +117,51 @@ def _from_record(folder: Path, record: dict) -> Job:
     )
 
 
-def read_job(output: Path) -> tuple[Job, dict] | None:
-    """The job recorded beside ``output`` and its identity (input and settings), if any."""
+def read_job(output: Path) -> tuple[Job, dict, Path] | None:
+    """The job recorded beside ``output``, its identity (input and settings) and its
+    input's path, if any."""
     path = job_folder(output) / "job.json"
     try:
         record = json.loads(path.read_text())
         if record.get("format") != FORMAT:
             return None
         identity = {"input": record["input"], "settings": record["settings"]}
-        return _from_record(path.parent, record), identity
+        return _from_record(path.parent, record), identity, Path(record["source"])
     except (OSError, ValueError, KeyError, TypeError):
         return None
 
 
-def start_job(output: Path, proposed: Job, identity: dict) -> Job:
+def start_job(output: Path, proposed: Job, identity: dict, source: Path) -> Job:
     """Record ``proposed`` unless a job is recorded already (another machine of a
-    ``--segment`` run may have begun it: the first record wins, so all use one plan)."""
+    ``--segment`` run may have begun it: the first record wins, so all use one plan, and
+    one begun with other settings is refused)."""
     folder = job_folder(output)
+    record = json.dumps(_record(proposed, identity, source), indent=1)
     try:
         folder.mkdir(exist_ok=True)
         tmp = folder / f".job.{uuid.uuid4().hex[:8]}.json"
-        tmp.write_text(json.dumps(_record(proposed, identity), indent=1))
+        tmp.write_text(record)
         try:
-            os.link(tmp, folder / "job.json")  # fails if it exists: create-if-absent
+            os.link(tmp, folder / "job.json")  # create-if-absent, complete when it appears
         except FileExistsError:
             pass
+        except OSError:  # no hard links here (exFAT, some network mounts)
+            with contextlib.suppress(FileExistsError):
+                with open(folder / "job.json", "x") as f:
+                    f.write(record)
         finally:
             tmp.unlink(missing_ok=True)
     except OSError as e:
         raise OutputError(f"{folder}: cannot keep the job's pieces there ({e.strerror})") from None
-    found = read_job(output)
-    if found is None:
-        raise OutputError(f"{folder / 'job.json'}: unreadable")
+    for _ in range(50):  # another machine may be writing it (the no-link case)
+        found = read_job(output)
+        if found is not None:
+            break
+        time.sleep(0.1)
+    else:
+        raise OutputError(f"{folder / 'job.json'}: unreadable; delete the folder")
+    if found[1] != identity:
+        raise OutputError(
+            f"{folder}: another run began this job with another input or other settings"
+        )
     return found[0]

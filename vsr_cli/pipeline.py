@@ -202,7 +202,11 @@ def upscale_video(
         )
         job = None
         if isinstance(source, Path) and isinstance(target, Path):
-            job = _job_for(reader, source, target, engine, options, tile, chunk, warn)
+            job = _job_for(
+                reader, source, target, engine, options, tile, chunk, container_format, warn
+            )
+        elif options.segment:
+            raise InputError("--segment works on files, not pipes or streams")
         if job is None:
             span = options.span
             size = (info.width * options.scale, info.height * options.scale)
@@ -243,13 +247,19 @@ def upscale_video(
 
 
 def _media(
-    reader: VideoReader, copy: set[int], options: UpscaleOptions, base: float | None = None
+    reader: VideoReader,
+    copy: set[int],
+    options: UpscaleOptions,
+    base: float | None = None,
+    required: bool = True,
 ) -> Iterator[DecodedFrame | av.Packet]:
     """The frames (and ``copy`` streams' packets) to work on: the whole input, or a span
     with context frames around it."""
     if options.span.whole and base is None:
         return reader.media(copy)
-    return read_span(reader, copy, options.span, context=options.chunk_overlap, base=base)
+    return read_span(
+        reader, copy, options.span, context=options.chunk_overlap, base=base, required=required
+    )
 
 
 def _job_for(
@@ -260,14 +270,20 @@ def _job_for(
     options: UpscaleOptions,
     tile: int,
     chunk: int,
+    container_format: str | None,
     warn: Callable[[str], None],
 ) -> Job | None:
     """The resumable job for this output (begun now, or found from an earlier run), or
     None where the video is written directly: a pipe, an input that can't seek or has no
     stated duration, or a span shorter than two pieces (nothing worth resuming)."""
     info, span = reader.info, options.span
-    end = span.end if span.end is not None else info.duration
-    if not reader.can_seek or end is None or end <= span.start:
+    ends = [e for e in (span.end, info.duration) if e is not None]
+    # Planned up to a frame before the end the file states, so that no piece lies past
+    # the last frame (a piece that still does comes out empty).
+    period = 1 / float(info.average_rate or 25)
+    end = min(ends) - period if ends else None
+    folder_fits = len(os.fsencode(job_folder(dst).name)) <= _name_max(dst.parent)
+    if not reader.can_seek or end is None or end <= span.start or not folder_fits:
         if options.segment:
             raise InputError(f"{src}: --segment needs a file that can seek, of known length")
         return None
@@ -285,6 +301,7 @@ def _job_for(
         "scene_cuts": options.scene_cuts,
         "span": [span.start, span.end],
         "piece_seconds": options.piece_seconds,
+        "format": container_format,
         "precision": engine.precision,
         "model": engine.fingerprint,
     }}))  # fmt: skip
@@ -301,9 +318,13 @@ def _job_for(
         found = None
     if found is not None:
         return found[0]
-    base = next(f.time for f in read_span(reader, set(), span, base=0.0) if not f.context)
+    # The output's timestamps: the input's for a whole video (as a direct run keeps them),
+    # from 0 for a section (as --ss makes them).
+    base = 0.0
+    if not span.whole:
+        base = next(f.time for f in read_span(reader, set(), span, base=0.0) if not f.context)
     proposed = Job(job_folder(dst), pieces, base, tile, chunk, dst.suffix)
-    return start_job(dst, proposed, identity)
+    return start_job(dst, proposed, identity, src)
 
 
 def _upscale_in_pieces(
@@ -330,16 +351,22 @@ def _upscale_in_pieces(
         for index in todo:
             if CANCEL.is_set():
                 raise Cancelled
-            with VideoReader(src, name, once) as reader:
+            with VideoReader(src, name, once, count_frames=False) as reader:
                 reader.deinterlace(options.deinterlace)
                 piece = replace(options, span=job.pieces[index])
                 size = (reader.info.width * options.scale, reader.info.height * options.scale)
                 with VideoWriter(
-                    job.piece_path(index), reader, options.encode, size, once, copy_streams=False
+                    job.piece_path(index),
+                    reader,
+                    options.encode,
+                    size,
+                    once,
+                    container_format,
+                    copy_streams=False,
                 ) as writer:
                     frames += _run(
                         writer,
-                        _media(reader, set(), piece, base=job.base),
+                        _media(reader, set(), piece, base=job.base, required=index == 0),
                         engine.with_warnings(once),
                         piece,
                         job.tile,

@@ -6,6 +6,7 @@ measures is exactly what ``vsr-upscale`` computes (same chunks, tiles, fades).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterable, Iterator
 from typing import TypeVar
 
@@ -151,7 +152,8 @@ class CutDetector:
         if previous is None:
             return False
         change = float((thumb - previous).abs().mean())
-        usual = sum(self._recent) / len(self._recent) if self._recent else 0.0
-        cut = change > self.MIN_CHANGE and change > self.OVER_RECENT * usual
-        self._recent = [] if cut else [*self._recent[-(self.RECENT - 1) :], change]
-        return cut
+        # Judged against at least two earlier changes (the cut's own stays in the history,
+        # so fast motion or a strobe right after a cut is not a cut at every frame).
+        usual = sum(self._recent) / len(self._recent) if len(self._recent) >= 2 else math.inf
+        self._recent = [*self._recent[-(self.RECENT - 1) :], change]
+        return change > self.MIN_CHANGE and change > self.OVER_RECENT * usual

@@ -61,7 +61,7 @@ def join_pieces(
         first = av.open(str(pieces[0]))
     except av.error.FFmpegError as e:
         raise InputError(f"{pieces[0]}: a damaged piece ({ffmpeg_reason(e)}); delete it") from None
-    with first, VideoReader(source, str(source), warn) as reader:
+    with first, VideoReader(source, str(source), warn, count_frames=False) as reader:
         reader.deinterlace(deinterlace)  # the frame rate and time base the pieces have
         info = reader.info
         size = (info.width * scale, info.height * scale)

@@ -179,7 +179,9 @@ class VideoReader:
         source: str | Path | BinaryIO,
         name: str | None = None,
         warn: Callable[[str], None] = lambda message: None,
+        count_frames: bool = True,
     ) -> None:
+        """``count_frames``: read the packets once to count them (for a progress total)."""
         self.name = name or str(source)
         self._warn = warn
         self._container = _open(source, self.name)
@@ -189,7 +191,7 @@ class VideoReader:
                 art = " (only cover art)" if self._container.streams.video else ""
                 raise NoVideoStreamError(f"{self.name}: no video stream{art}")
             self._video = video
-            self.info = self._probe(source)
+            self.info = self._probe(source, count_frames)
             self.decoded = 0
             self._last_time: float | None = None
             self._last_pts: int | None = None
@@ -308,7 +310,7 @@ class VideoReader:
         source = "interlaced" if self.interlaced else "treated as interlaced"
         return f"input is {source} ({order}): deinterlaced with bwdif, {what}"
 
-    def _probe(self, source: str | Path | BinaryIO) -> VideoInfo:
+    def _probe(self, source: str | Path | BinaryIO, count_frames: bool) -> VideoInfo:
         c = self._container
         v = self._video
         cc = v.codec_context
@@ -325,7 +327,7 @@ class VideoReader:
             )
             for s in c.streams
         )
-        seekable = isinstance(source, (str, Path))
+        seekable = isinstance(source, (str, Path)) and count_frames
         return VideoInfo(
             name=self.name,
             container=c.format.name,

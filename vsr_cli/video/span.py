@@ -69,7 +69,8 @@ def _from_before(
             head.append(item)
             if isinstance(item, DecodedFrame):
                 break
-        landed = head[-1].time - reader.origin if head else None
+        frames = [item for item in head if isinstance(item, DecodedFrame)]
+        landed = frames[-1].time - reader.origin if frames else None
         if landed is None or landed <= want + 1e-6 or want - back <= 0:
             return itertools.chain(head, items)
         back *= 4
@@ -81,10 +82,12 @@ def read_span(
     span: Span,
     context: int = 0,
     base: float | None = None,
+    required: bool = True,
 ) -> Iterator[DecodedFrame | av.Packet]:
     """The span's frames (``context`` ones on each side marked so) and packets, their
     timestamps less ``base`` seconds (default: the span's first frame's time), in demux
-    order. ``reader.media`` must not have been started."""
+    order. ``reader.media`` must not have been started. A span without frames is an
+    error when ``required`` (a piece past a video shorter than it claims is not)."""
     period = 1 / float(reader.info.average_rate or 25)
     items = _from_before(reader, copy, span.start - (context + 1) * period)
     before: deque[DecodedFrame] = deque(maxlen=context)
@@ -130,7 +133,7 @@ def read_span(
                 return
             continue
         yield moved(item)
-    if first is None:
+    if first is None and required:
         raise InputError(f"{reader.name}: no frames after {span.start:.3f} s")
 
 
@@ -139,9 +142,18 @@ def read_packets(
 ) -> Iterator[av.Packet]:
     """The ``copy`` streams' packets that start inside ``span``, less ``base`` seconds, as
     ``read_span`` gives them, decoding no video."""
-    if span.start > 0 and reader.can_seek:
-        reader.seek(span.start - SEEK_BACK)
-    for packet in reader.packets(copy):
+    packets = reader.packets(copy)
+    back = SEEK_BACK
+    while span.start > 0 and reader.can_seek:  # as _from_before: again further back if late
+        reader.seek(span.start - back)
+        packets = reader.packets(copy)
+        head = next(packets, None)
+        landed = _time(head) if head is not None else None
+        if landed is None or landed - reader.origin <= span.start or span.start - back <= 0:
+            packets = itertools.chain([head] if head is not None else [], packets)
+            break
+        back *= 4
+    for packet in packets:
         t = _time(packet)
         if packet.stream.disposition & ATTACHED_PIC:
             yield packet

@@ -554,12 +554,11 @@ class VideoWriter:
         """Mux a packet that an encoder with this writer's settings made (a finished
         piece's), in place of encoding a frame. Pieces each begin their decode timestamps
         afresh, and Matroska leaves some out: a missing one, or one that would not follow
-        the previous packet's, becomes the previous one plus one tick."""
+        the previous packet's, becomes the previous one plus one tick (presentation times
+        are never moved)."""
         tb = packet.time_base
         if self._last_dts is not None and (packet.dts is None or packet.dts * tb <= self._last_dts):
             packet.dts = math.floor(self._last_dts / tb) + 1
-            if packet.pts is not None and packet.pts < packet.dts:
-                packet.pts = packet.dts
         elif packet.dts is None:
             packet.dts = packet.pts
         if packet.dts is not None:
@@ -587,7 +586,11 @@ class VideoWriter:
                 f"{self.name}: finishing the file failed ({ffmpeg_reason(e)})"
             ) from None
         if self._tmp is not None:
-            os.replace(self._tmp, self._target)
+            try:
+                os.replace(self._tmp, self._target)
+            except OSError as e:
+                self.abort()
+                raise OutputError(f"{self.name}: cannot publish the file ({e.strerror})") from None
             _UNFINISHED.discard(self._tmp)
             self._tmp = None
 
