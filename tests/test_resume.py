@@ -150,4 +150,4 @@ def test_a_section_in_pieces_into_mp4_past_the_end(tmp_path, bilinear_checkpoint
     assert frame_times(pieces)[0] == 0 and len(frame_times(pieces)) == 37
     assert packets_of(pieces, "audio") == packets_of(direct, "audio")
     for a, b in zip(read_frames(pieces), read_frames(direct), strict=True):
-        assert np.abs(a.astype(int) - b).mean() < 2  # both x264 at its default quality
+        assert np.abs(a.astype(int) - b).mean() < 4  # both x264 at its default quality

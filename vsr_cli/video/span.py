@@ -4,9 +4,8 @@ Reading a span seeks to the keyframe before it (where the input can seek) and
 decodes forward. Frames inside the span come out as they are; up to ``context``
 frames on each side come out marked as context, for the recurrence to see but
 not to be written. Packets of copied streams come out when they start inside
-the span (or before it, for a span from the very start: an audio encoder's
-priming packets are timed before the first frame). Every timestamp is moved back
-so that the span starts at 0, as ffmpeg's ``-ss`` does.
+the span. Every timestamp is moved back so that the span starts at 0, as
+ffmpeg's ``-ss`` does.
 """
 
 from __future__ import annotations
@@ -103,13 +102,13 @@ def read_span(
             t = _time(item)
             if item.stream.disposition & ATTACHED_PIC:
                 yield item  # cover art: untimed
-            elif t is None or (span.start > 0 and t - reader.origin < span.start - 1e-6):
+            elif t is None or t - reader.origin < span.start - 1e-6:
                 continue
             elif span.end is not None and t - reader.origin >= span.end - 1e-6:
                 continue
             elif first is None:
                 held.append(item)
-            elif span.start == 0 or t >= first - 1e-6:
+            elif t >= first - 1e-6:
                 yield _shifted(item, origin)
             continue
         rel = item.time - reader.origin
@@ -123,7 +122,7 @@ def read_span(
             for frame in before:
                 yield moved(frame, context=True)
             for packet in held:
-                if span.start == 0 or _time(packet) >= first - 1e-6:
+                if _time(packet) >= first - 1e-6:
                     yield _shifted(packet, origin)
         if span.end is not None and rel >= span.end - 1e-6:
             if after < context:
@@ -141,7 +140,9 @@ def read_packets(
     reader: VideoReader, copy: set[int], span: Span, base: float
 ) -> Iterator[av.Packet]:
     """The ``copy`` streams' packets that start inside ``span``, less ``base`` seconds, as
-    ``read_span`` gives them, decoding no video."""
+    ``read_span`` gives them, decoding no video; for the whole video, all of them (an
+    audio encoder's priming packets are timed before the first frame), as a direct
+    run copies them."""
     packets = reader.packets(copy)
     back = SEEK_BACK
     while span.start > 0 and reader.can_seek:  # as _from_before: again further back if late
@@ -157,7 +158,7 @@ def read_packets(
         t = _time(packet)
         if packet.stream.disposition & ATTACHED_PIC:
             yield packet
-        elif t is None or (span.start > 0 and t < base - 1e-6):
+        elif t is None or (not span.whole and t < base - 1e-6):
             continue
         elif span.end is not None and t - reader.origin >= span.end - 1e-6:
             if t - reader.origin >= span.end + AFTER_END:
