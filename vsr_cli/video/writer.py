@@ -587,6 +587,8 @@ class VideoWriter:
             ) from None
         if self._tmp is not None:
             try:
+                with open(self._tmp, "rb") as written:  # on disk before it takes the name
+                    os.fsync(written.fileno())
                 os.replace(self._tmp, self._target)
             except OSError as e:
                 self.abort()
