@@ -8,10 +8,12 @@ on purpose: these files should carry what ffmpeg's muxers and encoders really wr
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import struct
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 
 SIZE = "64x64"
@@ -44,6 +46,19 @@ def _audio(seconds: float = SECONDS, rate: int = 48000) -> list[str]:
 
 
 X264 = ["-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p"]
+
+
+@contextlib.contextmanager
+def _side_file(path: Path, content: str | bytes) -> Iterator[Path]:
+    """A file an ffmpeg command reads (subtitles, chapters, raw data), gone afterwards."""
+    if isinstance(content, bytes):
+        path.write_bytes(content)
+    else:
+        path.write_text(content)
+    try:
+        yield path
+    finally:
+        path.unlink(missing_ok=True)
 
 
 # 1 -------------------------------------------------------------------------------------
@@ -109,27 +124,26 @@ def make_data_track_mp4(dir: Path) -> Path:
     """An action-cam-style MP4 (GoPro): video, audio, and a binary telemetry track
     tagged ``gpmd`` with handler "GoPro MET" (timed packets no decoder understands). ffmpeg
     gets a ``bin_data`` stream from a raw blob by way of an MPEG-TS private-data stream."""
-    blob = dir / "telemetry.bin"
-    blob.write_bytes(bytes(range(256)) * 4)
     carrier = dir / "telemetry.ts"
     # Packets of 256 bytes, one every 0.1 s (GoPro writes one per second), each 0.1 s long.
-    ffmpeg(
-        "-raw_packet_size",
-        "256",
-        "-f",
-        "data",
-        "-i",
-        blob,
-        "-map",
-        "0",
-        "-c",
-        "copy",
-        "-bsf:d",
-        "setts=ts=N*9000:duration=9000",
-        "-f",
-        "mpegts",
-        carrier,
-    )
+    with _side_file(dir / "telemetry.bin", bytes(range(256)) * 4) as blob:
+        ffmpeg(
+            "-raw_packet_size",
+            "256",
+            "-f",
+            "data",
+            "-i",
+            blob,
+            "-map",
+            "0",
+            "-c",
+            "copy",
+            "-bsf:d",
+            "setts=ts=N*9000:duration=9000",
+            "-f",
+            "mpegts",
+            carrier,
+        )
     out = dir / "GX010001.MP4"
     ffmpeg(
         *_video(),
@@ -153,7 +167,6 @@ def make_data_track_mp4(dir: Path) -> Path:
         "handler_name=GoPro MET",
         out,
     )
-    blob.unlink()
     carrier.unlink()
     return out
 
@@ -325,44 +338,40 @@ def make_dvdsub_mkv(dir: Path) -> Path:
     """A DVD rip in Matroska (MakeMKV-style): MPEG-2 video, AC-3 audio and a bitmap
     ``dvd_subtitle`` (VobSub) track. ffmpeg cannot render text to bitmaps, so the
     subtitle is a hand-made Blu-ray PGS picture converted bitmap-to-bitmap to dvdsub."""
-    sup = dir / "subs.sup"
-    sup.write_bytes(_pgs_file(64, 64))
     out = dir / "dvd_rip.mkv"
-    ffmpeg(
-        *_video(),
-        *_audio(),
-        "-fix_sub_duration",
-        "-i",
-        sup,
-        "-map",
-        "0:v",
-        "-map",
-        "1:a",
-        "-map",
-        "2:s",
-        "-c:v",
-        "mpeg2video",
-        "-b:v",
-        "800k",
-        "-c:a",
-        "ac3",
-        "-c:s",
-        "dvdsub",
-        "-metadata:s:s:0",
-        "language=eng",
-        out,
-    )
-    sup.unlink()
+    with _side_file(dir / "subs.sup", _pgs_file(64, 64)) as sup:
+        ffmpeg(
+            *_video(),
+            *_audio(),
+            "-fix_sub_duration",
+            "-i",
+            sup,
+            "-map",
+            "0:v",
+            "-map",
+            "1:a",
+            "-map",
+            "2:s",
+            "-c:v",
+            "mpeg2video",
+            "-b:v",
+            "800k",
+            "-c:a",
+            "ac3",
+            "-c:s",
+            "dvdsub",
+            "-metadata:s:s:0",
+            "language=eng",
+            out,
+        )
     return out
 
 
 def make_pgs_mkv(dir: Path) -> Path:
     """A Blu-ray rip in Matroska: H.264 with a PGS (hdmv_pgs_subtitle) bitmap track."""
-    sup = dir / "subs.sup"
-    sup.write_bytes(_pgs_file(64, 64))
     out = dir / "bluray_rip.mkv"
-    ffmpeg(*_video(), "-i", sup, "-map", "0:v", "-map", "1:s", *X264, "-c:s", "copy", out)
-    sup.unlink()
+    with _side_file(dir / "subs.sup", _pgs_file(64, 64)) as sup:
+        ffmpeg(*_video(), "-i", sup, "-map", "0:v", "-map", "1:s", *X264, "-c:s", "copy", out)
     return out
 
 
@@ -387,65 +396,26 @@ Dialogue: 0,0:00:00.04,0:00:00.40,Default,,0,0,0,,{\\i1}Hello{\\i0}, world
 SRT = "1\n00:00:00,040 --> 00:00:00,400\nHello, <i>world</i>\n"
 
 
+def _text_subtitled(dir: Path, text: str, suffix: str, codec: str, name: str) -> Path:
+    """H.264, AAC and ``text`` (a ``suffix`` subtitle file) as a ``codec`` track."""
+    out = dir / name
+    with _side_file(dir / f"subs{suffix}", text) as subs:
+        ffmpeg(*_video(), *_audio(), "-i", subs, "-map", "0", "-map", "1", "-map", "2",
+               *X264, "-c:a", "aac", "-c:s", codec, "-metadata:s:s:0", "language=eng",
+               out)  # fmt: skip
+    return out
+
+
 def make_ass_mkv(dir: Path) -> Path:
     """An anime-fansub-style MKV: H.264, AAC and styled ASS subtitles (override tags)."""
-    ass = dir / "subs.ass"
-    ass.write_text(ASS)
-    out = dir / "episode_ass.mkv"
-    ffmpeg(
-        *_video(),
-        *_audio(),
-        "-i",
-        ass,
-        "-map",
-        "0",
-        "-map",
-        "1",
-        "-map",
-        "2",
-        *X264,
-        "-c:a",
-        "aac",
-        "-c:s",
-        "ass",
-        "-metadata:s:s:0",
-        "language=eng",
-        out,
-    )
-    ass.unlink()
-    return out
+    return _text_subtitled(dir, ASS, ".ass", "ass", "episode_ass.mkv")
 
 
 def make_mov_text_mp4(dir: Path) -> Path:
     """An MP4 with a 3GPP timed-text (mov_text) subtitle track, as HandBrake writes."""
-    srt = dir / "subs.srt"
-    srt.write_text(SRT)
-    out = dir / "movie_mov_text.mp4"
-    ffmpeg(
-        *_video(),
-        *_audio(),
-        "-i",
-        srt,
-        "-map",
-        "0",
-        "-map",
-        "1",
-        "-map",
-        "2",
-        *X264,
-        "-c:a",
-        "aac",
-        "-c:s",
-        "mov_text",
-        "-metadata:s:s:0",
-        "language=eng",
-        out,
-    )
-    srt.unlink()
-    return out
+    return _text_subtitled(dir, SRT, ".srt", "mov_text", "movie_mov_text.mp4")
 
 
-# 10 ------------------------------------------------------------------------------------
 def make_latin1_tags(dir: Path, suffix: str = ".mp4") -> Path:
     """A file whose tags are Latin-1 bytes, not UTF-8 (old taggers, Windows tools):
     title ``Café Noël`` and artist ``Björk`` written byte for byte (0xE9, 0xEB, 0xF6)."""
@@ -616,28 +586,26 @@ title=Ending
 def make_chapters_mp4(dir: Path) -> Path:
     """An MP4 with chapter marks (a Nero ``chpl`` list and a QuickTime chapter text
     track), as HandBrake or a podcast/lecture editor writes them."""
-    meta = dir / "chapters.txt"
-    meta.write_text(CHAPTERS)
     out = dir / "chapters.mp4"
-    ffmpeg(
-        *_video(),
-        *_audio(),
-        "-i",
-        meta,
-        "-map",
-        "0",
-        "-map",
-        "1",
-        "-map_metadata",
-        "2",
-        "-map_chapters",
-        "2",
-        *X264,
-        "-c:a",
-        "aac",
-        out,
-    )
-    meta.unlink()
+    with _side_file(dir / "chapters.txt", CHAPTERS) as meta:
+        ffmpeg(
+            *_video(),
+            *_audio(),
+            "-i",
+            meta,
+            "-map",
+            "0",
+            "-map",
+            "1",
+            "-map_metadata",
+            "2",
+            "-map_chapters",
+            "2",
+            *X264,
+            "-c:a",
+            "aac",
+            out,
+        )
     return out
 
 

@@ -198,21 +198,9 @@ def test_eval_scores_each_clip_against_independent_computation(tmp_path, bilinea
         for t, frame in enumerate(frames):
             _save(frame, tmp_path / "GT" / name / f"{t:08d}.png")
             _save(_block_mean(frame), tmp_path / "LR" / name / f"{t:08d}.png")
-    result = vsr(
-        "eval",
-        tmp_path / "GT",
-        "--lr",
-        tmp_path / "LR",
-        "--weights",
-        bilinear_checkpoint,
-        "--device",
-        "cpu",
-        "--chunk",
-        "2",
-        "--chunk-overlap",
-        "1",
-        "--json",
-    )
+    on_cpu = ("eval", tmp_path / "GT", "--lr", tmp_path / "LR", "--weights",
+              bilinear_checkpoint, "--device", "cpu")  # fmt: skip
+    result = vsr(*on_cpu, "--chunk", "2", "--chunk-overlap", "1", "--json")
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)
     assert [c["name"] for c in report["clips"]] == ["000", "011"]
@@ -247,16 +235,7 @@ def test_eval_scores_each_clip_against_independent_computation(tmp_path, bilinea
     )
     assert report["settings"]["chunk"] == 2
     # The human table has one row per clip and the mean.
-    table = vsr(
-        "eval",
-        tmp_path / "GT",
-        "--lr",
-        tmp_path / "LR",
-        "--weights",
-        bilinear_checkpoint,
-        "--device",
-        "cpu",
-    )
+    table = vsr(*on_cpu)
     assert table.returncode == 0, table.stderr
     rows = [line.split()[0] for line in table.stdout.splitlines() if line.strip()]
     assert {"000", "011", "mean"} <= set(rows)

@@ -75,16 +75,19 @@ def test_sigkill_then_the_same_command_resumes(tmp_path, source, reference, gold
     assert not [p for p in tmp_path.iterdir() if ".part" in p.name]
 
 
+def _segment(source, out, weights, k: int, n: int):
+    return vsr_upscale(source, out, "--weights", weights, *PIECE, "--segment", f"{k}/{n}")
+
+
 def test_segments_then_join_equal_the_single_run(tmp_path, source, reference, golden_checkpoint):
     out = tmp_path / "out.mkv"
     for k in (3, 1):
-        result = vsr_upscale(source, out, "--weights", golden_checkpoint, *PIECE,
-                             "--segment", f"{k}/3")  # fmt: skip
+        result = _segment(source, out, golden_checkpoint, k, 3)
         assert result.returncode == 0, result.stderr
         assert "still to make" in result.stderr and not out.exists()
     early = vsr("join", out)
     assert early.returncode == 1 and "pieces are not made yet" in early.stderr
-    last = vsr_upscale(source, out, "--weights", golden_checkpoint, *PIECE, "--segment", "2/3")
+    last = _segment(source, out, golden_checkpoint, 2, 3)
     assert last.returncode == 0 and "every piece is made" in last.stderr
     joined = vsr("join", out)
     assert joined.returncode == 0, joined.stderr
@@ -95,8 +98,7 @@ def test_segments_then_join_equal_the_single_run(tmp_path, source, reference, go
 def test_plain_command_after_segments_only_joins(tmp_path, source, reference, golden_checkpoint):
     out = tmp_path / "out.mkv"
     for k in (1, 2):
-        result = vsr_upscale(source, out, "--weights", golden_checkpoint, *PIECE,
-                             "--segment", f"{k}/2")  # fmt: skip
+        result = _segment(source, out, golden_checkpoint, k, 2)
         assert result.returncode == 0, result.stderr
     plain = vsr_upscale(source, out, "--weights", golden_checkpoint, *PIECE, "--json")
     assert plain.returncode == 0, plain.stderr

@@ -217,7 +217,7 @@ def upscale_video(
                 size,
                 warn,
                 container_format,
-                span=None if span.whole else (span.start, span.end and span.end - span.start),
+                span=span,
             ) as writer:
                 reporter.start(name, expected_frames(info, span))
                 try:
@@ -237,7 +237,7 @@ def upscale_video(
         src,
         dst,
         job,
-        engine.with_warnings(warn),
+        engine,
         options,
         reporter,
         container_format,
@@ -346,6 +346,7 @@ def _upscale_in_pieces(
     todo = job.missing(share)
     frames = 0
     once = _once(warn)
+    engine = engine.with_warnings(once)
     reporter.start(name, None)
     try:
         for index in todo:
@@ -367,7 +368,7 @@ def _upscale_in_pieces(
                     frames += _run(
                         writer,
                         _media(reader, set(), piece, base=job.base, required=index == 0),
-                        engine.with_warnings(once),
+                        engine,
                         piece,
                         job.tile,
                         job.chunk,

@@ -14,7 +14,6 @@ crop of both, the most detailed quarter of the second frame, zoomed 4x
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from fractions import Fraction
@@ -25,7 +24,7 @@ import numpy as np
 from vsr_cli.errors import InputError, MissingExtraError, OutputError
 from vsr_cli.quality.resize import imresize
 from vsr_cli.video.reader import VideoReader
-from vsr_cli.video.writer import write_rgb_video
+from vsr_cli.video.writer import part_name, write_rgb_video
 
 ZOOM = 4  # the crop is 1/ZOOM of each side, shown ZOOM times larger
 LABEL_HEIGHT = 24
@@ -179,7 +178,7 @@ def compose(
 
 def _save_png(pixels: np.ndarray, path: Path) -> None:
     Image, _, _ = _image_module()
-    tmp = path.with_name(f".{path.stem[:40]}.{uuid.uuid4().hex[:8]}.part.png")
+    tmp = part_name(path)
     try:
         Image.fromarray(pixels).save(tmp, format="PNG")
         os.replace(tmp, path)

@@ -8,6 +8,7 @@ same low-res frames is scored as the baseline every paper prints.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
@@ -118,7 +119,7 @@ def _score_clip(
     previous: dict[str, np.ndarray] = {}
     center = len(clip.truth) // 2
     stream = upscale_frames(
-        _chain(first, frames),
+        itertools.chain([first], frames),
         engine,
         tile,
         options.tile_overlap,
@@ -161,8 +162,3 @@ def _add_temporal(
             }
         )
     means.add({"truth_frame_change": metrics.frame_change(before["truth"], cut["truth"])})
-
-
-def _chain(first: tuple, rest: Iterator[tuple]) -> Iterator[tuple]:
-    yield first
-    yield from rest

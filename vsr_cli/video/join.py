@@ -65,7 +65,6 @@ def join_pieces(
         reader.deinterlace(deinterlace)  # the frame rate and time base the pieces have
         info = reader.info
         size = (info.width * scale, info.height * scale)
-        cut = None if span.whole else (span.start, span.end and span.end - span.start)
         with VideoWriter(
             target,
             reader,
@@ -73,7 +72,7 @@ def join_pieces(
             size,
             warn,
             container_format,
-            span=cut,
+            span=span,
             video_template=first.streams.video[0],
         ) as writer:
             copies = read_packets(reader, writer.copied_streams, span, base)

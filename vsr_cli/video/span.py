@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import itertools
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
+from typing import TypeVar
 
 import av
 
@@ -22,6 +23,7 @@ from vsr_cli.video.reader import ATTACHED_PIC, DecodedFrame, VideoReader
 
 SEEK_BACK = 1.0  # seconds before the context to seek to (more if the demuxer lands late)
 AFTER_END = 1.0  # seconds read past the end for packets demuxed behind the video
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -53,24 +55,27 @@ def _shifted(packet: av.Packet, base: float) -> av.Packet:
 
 
 def _from_before(
-    reader: VideoReader, copy: set[int], want: float
-) -> Iterator[DecodedFrame | av.Packet]:
-    """``reader.media`` from a keyframe at or before ``want`` seconds (after its first
-    frame): demuxers that land after the time asked for are asked again, further back."""
+    reader: VideoReader,
+    want: float,
+    start: Callable[[], Iterator[T]],
+    landed: Callable[[T], float | None],
+) -> Iterator[T]:
+    """``start()`` (``reader.media`` or ``reader.packets``) from a keyframe at or before
+    ``want`` seconds after the first frame: a demuxer that lands later than asked (the
+    first item with a time, ``landed``) is asked again, further back."""
     if want <= 0 or not reader.can_seek:
-        return reader.media(copy)
+        return start()
     back = SEEK_BACK
     while True:
         reader.seek(want - back)
-        items = reader.media(copy)
+        items = start()
         head = []
         for item in items:
             head.append(item)
-            if isinstance(item, DecodedFrame):
+            if landed(item) is not None:
                 break
-        frames = [item for item in head if isinstance(item, DecodedFrame)]
-        landed = frames[-1].time - reader.origin if frames else None
-        if landed is None or landed <= want + 1e-6 or want - back <= 0:
+        at = landed(head[-1]) if head else None
+        if at is None or at <= want + 1e-6 or want - back <= 0:
             return itertools.chain(head, items)
         back *= 4
 
@@ -88,7 +93,12 @@ def read_span(
     order. ``reader.media`` must not have been started. A span without frames is an
     error when ``required`` (a piece past a video shorter than it claims is not)."""
     period = 1 / float(reader.info.average_rate or 25)
-    items = _from_before(reader, copy, span.start - (context + 1) * period)
+    items = _from_before(
+        reader,
+        span.start - (context + 1) * period,
+        lambda: reader.media(copy),
+        lambda item: item.time - reader.origin if isinstance(item, DecodedFrame) else None,
+    )
     before: deque[DecodedFrame] = deque(maxlen=context)
     held: list[av.Packet] = []  # packets inside the span demuxed before its first frame
     first: float | None = None  # the span's first frame's time
@@ -143,17 +153,12 @@ def read_packets(
     ``read_span`` gives them, decoding no video; for the whole video, all of them (an
     audio encoder's priming packets are timed before the first frame), as a direct
     run copies them."""
-    packets = reader.packets(copy)
-    back = SEEK_BACK
-    while span.start > 0 and reader.can_seek:  # as _from_before: again further back if late
-        reader.seek(span.start - back)
-        packets = reader.packets(copy)
-        head = next(packets, None)
-        landed = _time(head) if head is not None else None
-        if landed is None or landed - reader.origin <= span.start or span.start - back <= 0:
-            packets = itertools.chain([head] if head is not None else [], packets)
-            break
-        back *= 4
+    packets = _from_before(
+        reader,
+        span.start,
+        lambda: reader.packets(copy),
+        lambda packet: None if _time(packet) is None else _time(packet) - reader.origin,
+    )
     for packet in packets:
         t = _time(packet)
         if packet.stream.disposition & ATTACHED_PIC:

@@ -42,6 +42,7 @@ from av.video.reformatter import VideoReformatter
 from vsr_cli.errors import EncoderOptionError, OutputError
 from vsr_cli.video.color import EXACT, ColorSpec
 from vsr_cli.video.reader import ATTACHED_PIC, VideoReader, ffmpeg_reason
+from vsr_cli.video.span import Span
 
 # Tags the muxer writes itself; copying the input's would be wrong for the output.
 # ALPHA_MODE says a WebM stream carries alpha, which this output's stream does not.
@@ -229,6 +230,12 @@ def _subtitle_payload(text: str, codec: str) -> bytes:
 _UNFINISHED: set[Path] = set()  # temporary files being written, by any thread
 
 
+def part_name(target: Path) -> Path:
+    """Where ``target`` is written until complete: hidden, unique, short, and with its
+    extension (FFmpeg picks the container from it, as ffmpeg would)."""
+    return target.with_name(f".{target.stem[:40]}.{uuid.uuid4().hex[:8]}.part{target.suffix}")
+
+
 def remove_unfinished() -> None:
     """Delete every temporary output still being written: an interrupted batch with one
     worker per device exits without those workers unwinding."""
@@ -248,14 +255,14 @@ class VideoWriter:
         size: tuple[int, int],
         warn: Callable[[str], None],
         container_format: str | None = None,
-        span: tuple[float, float | None] | None = None,
+        span: Span | None = None,
         copy_streams: bool = True,
         video_template: av.video.stream.VideoStream | None = None,
     ) -> None:
         """``target``: a path (written atomically) or a binary stream such as stdout, which
         needs ``container_format`` since there is no extension to go by. ``span``: the
-        (start, end) seconds of the input this output holds, from its first frame;
-        chapters are cut to it. ``copy_streams``: False writes the video alone (a piece).
+        section of the input this output holds; chapters are cut to it. ``copy_streams``:
+        False writes the video alone (a piece).
         ``video_template``: a stream whose packets ``write_encoded`` will copy, instead of
         frames to encode (joining pieces)."""
         self.name = str(target) if isinstance(target, Path) else "stdout"
@@ -271,11 +278,7 @@ class VideoWriter:
         )
         try:
             if isinstance(target, Path):
-                # Hidden, unique, short, and with the output's extension: FFmpeg picks the
-                # container from it as ffmpeg would.
-                self._tmp = target.with_name(
-                    f".{target.stem[:40]}.{uuid.uuid4().hex[:8]}.part{target.suffix}"
-                )
+                self._tmp = part_name(target)
                 _UNFINISHED.add(self._tmp)
                 self._out = av.open(
                     str(self._tmp),
@@ -318,8 +321,9 @@ class VideoWriter:
             self._out.metadata.update(_fresh_tags(reader.container.metadata))
             with contextlib.suppress(AttributeError, av.error.FFmpegError, ValueError):
                 chapters = reader.container.chapters()
-                if span is not None:
-                    chapters = cut_chapters(chapters, reader.origin + span[0], span[1])
+                if span is not None and not span.whole:
+                    length = None if span.end is None else span.end - span.start
+                    chapters = cut_chapters(chapters, reader.origin + span.start, length)
                 self._out.set_chapters(chapters)
             self._start()
         except BaseException:
@@ -663,7 +667,7 @@ def _fresh_tags(tags: dict[str, str]) -> dict[str, str]:
 def write_rgb_video(target: Path, frames: Iterable[np.ndarray], rate: Fraction) -> int:
     """A plain H.264 file (yuv420p, CRF 16) of RGB frames at a constant ``rate``, for
     looking at, not for keeping (``vsr compare --video``); published only when complete."""
-    tmp = target.with_name(f".{target.stem[:40]}.{uuid.uuid4().hex[:8]}.part{target.suffix}")
+    tmp = part_name(target)
     _UNFINISHED.add(tmp)
     count = 0
     try:
