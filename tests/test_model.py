@@ -114,17 +114,17 @@ def test_wrong_tensors_are_named_briefly(golden_params):
     assert len(str(info.value)) < 300
 
 
-def test_attention_masks_are_built_once_and_reused(golden_model):
+def test_attention_biases_are_built_once_and_reused(golden_model):
     lq = torch.rand(1, 3, 3, 64, 68)
     run(golden_model, lq)
     attn = golden_model.patch_align["forward_1"].layers[0].residual_group.blocks[1].attn
-    first = dict(attn._masks)
-    assert first  # the shifted block cached its masks (one per window class)
+    first = dict(attn._biases)
+    assert first  # the shifted block cached its bias (plain, and with the shift mask added)
     run(golden_model, lq)
-    assert attn._masks.keys() == first.keys()
-    assert all(attn._masks[k] is first[k] for k in first)
+    assert attn._biases.keys() == first.keys()
+    assert all(attn._biases[k] is first[k] for k in first)
     golden_model.load_state_dict(golden_model.state_dict())
-    assert not attn._masks  # new weights, new masks
+    assert not attn._biases  # new weights, new biases
 
 
 def test_frames_below_64_pixels_are_refused(golden_model):

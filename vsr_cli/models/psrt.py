@@ -298,6 +298,8 @@ class PSRTRecurrent(nn.Module):
             self.conv_first(lq.reshape(n * t, c, h, w)).float().view(n, t, -1, h, w).unbind(1)
         )
         flows = self.compute_flows(lq)
+        for step in self.patch_align.values():
+            step.prepare(n, h, w, lq.device)
         for name in BRANCHES:
             feats = self.propagate(
                 self.patch_align[name], feats, flows, name.startswith("backward")

@@ -1,27 +1,30 @@
 """Video Swin attention as PSRT's per-step transformer uses it.
 
-Tokens live channels-last, ``(n, t, h, w, c)``, so LayerNorm and the linear
-layers need no permutes; qkv and the output projection act per token, so they
-run on the frame layout and windows are only strided views of it (no partition
-and un-partition copies); the 3x3 convolutions between stages read the same
-memory as a channels-last image batch.
-
-Attention goes through ``scaled_dot_product_attention`` with one additive mask
-per window class that folds the relative-position bias and the shift mask
-together. With a shift, only the last window along an axis straddles the
-wrap-around, so windows fall into at most 2**3 classes (interior or last, per
-axis) and the masks stay small whatever the frame size: a per-window mask at
-1080p would take gigabytes.
+Between the 3x3 convolutions of its stages, the step's tokens live as a
+``(rows, c)`` matrix in window order (``windows.py``): LayerNorm, the linear
+layers and the MLP act per token and do not care about the order, and each
+block's windows (plain or shifted) are one gather away from the previous
+block's. Attention goes through ``scaled_dot_product_attention`` on strided
+views of the qkv projection, with an additive mask that folds the
+relative-position bias and the shift mask together: one mask shared by the
+interior windows, and one per window only for the few along the far edges.
 """
 
 from __future__ import annotations
 
-import itertools
 import math
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
+
+from vsr_cli.models.windows import (
+    Grid,
+    WindowGroup,
+    WindowLayout,
+    gather_for,
+    layout_for,
+)
 
 Triple = tuple[int, int, int]
 
@@ -37,22 +40,6 @@ def relative_position_index(window: Triple) -> Tensor:
     rel = rel + torch.tensor([s - 1 for s in window])
     sizes = [2 * s - 1 for s in window]
     return rel[..., 0] * sizes[1] * sizes[2] + rel[..., 1] * sizes[2] + rel[..., 2]
-
-
-def _shift_labels(window: Triple, shift: Triple, last: tuple[bool, ...]) -> Tensor:
-    """Region label of each token of a window; tokens of different regions must not attend.
-
-    Only a window that is last along a shifted axis holds tokens from both
-    sides of the wrap-around: the first ``win - shift`` positions and the rest.
-    """
-    labels = torch.zeros(window, dtype=torch.long)
-    for axis, (win, s, is_last) in enumerate(zip(window, shift, last)):
-        if is_last and 0 < s < win:
-            side = (torch.arange(win) >= win - s).long()
-            shape = [1, 1, 1]
-            shape[axis] = win
-            labels = labels * 2 + side.view(shape)
-    return labels.flatten()
 
 
 def padded_head_dim(head_dim: int, multiple: int) -> int:
@@ -90,12 +77,12 @@ class WindowAttention(nn.Module):
         self.register_buffer("relative_position_index", relative_position_index(window))
         self.qkv = nn.Linear(dim, 3 * dim)
         self.proj = nn.Linear(dim, dim)
-        self._masks: dict[tuple, Tensor] = {}
+        self._biases: dict[tuple, tuple[Tensor, Tensor]] = {}
         self._padded: dict[tuple, tuple[Tensor, Tensor, Tensor]] = {}
         self.register_load_state_dict_post_hook(lambda module, _: module._clear_caches())
 
     def _clear_caches(self) -> None:
-        self._masks.clear()
+        self._biases.clear()
         self._padded.clear()
 
     def _weights(self, padded: int) -> tuple[Tensor, Tensor, Tensor]:
@@ -113,63 +100,45 @@ class WindowAttention(nn.Module):
             self._padded[key] = (w.reshape(-1, c), b.reshape(-1), proj.reshape(c, -1))
         return self._padded[key]
 
-    def _mask(self, classes: tuple[bool, ...], shift: Triple, like: Tensor) -> Tensor:
-        """(1, heads, N, N) bias + shift mask for windows of one class, cached per dtype/device."""
-        key = (classes, shift, like.dtype, like.device)
-        mask = self._masks.get(key)
-        if mask is None:
+    def _bias_pair(self, like: Tensor) -> tuple[Tensor, Tensor]:
+        """(1, heads, N, N) relative-position bias, and the same with the shift mask's
+        value added (for token pairs that are apart), cached per dtype and device."""
+        key = (like.dtype, like.device)
+        biases = self._biases.get(key)
+        if biases is None:
             n = self.relative_position_index.shape[0]
             bias = self.relative_position_bias_table[self.relative_position_index.view(-1)]
-            bias = bias.view(n, n, -1).permute(2, 0, 1).float()  # (heads, N, N)
-            labels = _shift_labels(self.window, shift, classes).to(bias.device)
-            apart = labels[:, None] != labels[None, :]
             # Contiguous: CUDA's fused kernels need the mask's last dimension at stride 1,
             # and the permuted table has stride ``heads`` (math fallback, ~6x slower).
-            mask = (bias + apart * SHIFT_MASK_VALUE).unsqueeze(0).to(like.dtype)
-            mask = mask.contiguous().detach()
+            bias = bias.view(n, n, -1).permute(2, 0, 1).float().unsqueeze(0).contiguous()
+            biases = (bias.to(like.dtype), (bias + SHIFT_MASK_VALUE).to(like.dtype))
+            biases = (biases[0].detach(), biases[1].detach())
             if not self.training:
-                self._masks[key] = mask
-        return mask
+                self._biases[key] = biases
+        return biases
 
-    def forward(self, x: Tensor, shift: Triple) -> Tensor:
-        """(b, D, H, W, c), each side a multiple of the window, already rolled -> same shape.
+    def _mask(self, group: WindowGroup, like: Tensor) -> Tensor:
+        bias, apart_bias = self._bias_pair(like)
+        if group.apart is None:
+            return bias
+        return torch.where(group.apart, apart_bias, bias)
 
-        The linear layers act per token, so they run on the frame layout; windows are
-        strided views of it, and each class's q, k, v and result are copied once.
-        """
-        b, depth, height, width, c = x.shape
-        (wt, wh, ww), heads = self.window, self.num_heads
+    def forward(self, x: Tensor, layout: WindowLayout) -> Tensor:
+        """(rows, c) tokens in ``layout``'s window order -> (rows, c)."""
+        heads = self.num_heads
         hd = padded_head_dim(self.head_dim, self.head_multiple or (8 if x.is_cuda else 1))
-        grid = (depth // wt, height // wh, width // ww)
-        n_tok = wt * wh * ww
         qkv_weight, qkv_bias, proj_weight = self._weights(hd)
-
-        def windowed(t: Tensor, parts: int) -> Tensor:
-            """(b, D, H, W, parts*c) -> (parts, b, gt, gh, gw, heads, wt, wh, ww, hd), a view."""
-            t = t.view(b, grid[0], wt, grid[1], wh, grid[2], ww, parts, heads, hd)
-            return t.permute(7, 0, 1, 3, 5, 8, 2, 4, 6, 9)
-
-        q, k, v = windowed(F.linear(x, qkv_weight, qkv_bias), 3).unbind(0)
-        out = q.new_empty(b, depth, height, width, heads * hd)
-        out_windows = windowed(out, 1)[0]
-
-        # Split the window grid by class: along a shifted axis, the last window is apart.
-        splits = []
-        for n_win, win, s in zip(grid, self.window, shift):
-            if 0 < s < win and n_win > 1:
-                splits.append(((slice(0, n_win - 1), False), (slice(n_win - 1, n_win), True)))
-            else:
-                splits.append(((slice(0, n_win), 0 < s < win),))
-        for parts in itertools.product(*splits):
-            index = (slice(None), *(p[0] for p in parts))
-            classes = tuple(p[1] for p in parts)
-            qs, ks, vs = (t[index].reshape(-1, heads, n_tok, hd) for t in (q, k, v))
-            mask = self._mask(classes, shift, qs)
-            res = F.scaled_dot_product_attention(
-                qs, ks, vs, attn_mask=mask, scale=self.head_dim**-0.5
-            )
-            out_windows[index] = res.view(out_windows[index].shape)
-        return F.linear(out, proj_weight, self.proj.bias)
+        qkv = F.linear(x, qkv_weight, qkv_bias).view(-1, layout.window_tokens, 3, heads, hd)
+        qkv = qkv.permute(2, 0, 3, 1, 4)  # (3, windows, heads, N, hd), strided views
+        results = []
+        for group in layout.groups:
+            part = qkv if len(layout.groups) == 1 else qkv[:, group.start : group.stop]
+            q, k, v = part.unbind(0)
+            mask = self._mask(group, q)
+            res = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, scale=self.head_dim**-0.5)
+            results.append(res.transpose(1, 2))  # (windows, N, heads, hd)
+        out = torch.cat(results) if len(results) > 1 else results[0]
+        return F.linear(out.reshape(x.shape[0], heads * hd), proj_weight, self.proj.bias)
 
 
 class SwinBlock(nn.Module):
@@ -184,37 +153,53 @@ class SwinBlock(nn.Module):
         self.norm2 = nn.LayerNorm(dim)
         self.mlp = Mlp(dim, mlp_hidden)
 
-    def forward(self, x: Tensor) -> Tensor:
-        _, t, h, w, _ = x.shape
+    def forward(self, x: Tensor, layout: WindowLayout) -> Tensor:
+        """(rows, c) tokens in the window order of this block's shift -> (rows, c)."""
         y = self.norm1(x)
-        # Pad after the norm: padded tokens are zero keys, left unmasked as the authors do.
-        pt, ph, pw = ((-size) % win for size, win in zip((t, h, w), self.window))
-        if pt or ph or pw:  # F.pad copies even when it adds nothing
-            y = F.pad(y, (0, 0, 0, pw, 0, ph, 0, pt))
-        # Roll only along axes where the shift moves something (a shift of 3 over 3 frames
-        # does not); torch.roll copies once per axis.
-        moved = [(s, d) for s, d in zip(self.shift, (1, 2, 3)) if s % y.shape[d]]
-        if moved:
-            shifts, dims = zip(*moved)
-            y = torch.roll(y, shifts=tuple(-s for s in shifts), dims=dims)
-        y = self.attn(y, self.shift)
-        if moved:
-            y = torch.roll(y, shifts=shifts, dims=dims)
-        x = x + y[:, :t, :h, :w]
+        if layout.valid is not None:
+            # Padding tokens enter attention as zeros after the norm, unmasked, as the
+            # authors pad; their own outputs are never read.
+            y = y * layout.valid
+        x = x + self.attn(y, layout)
         return x + self.mlp(self.norm2(x))
 
 
 class BlockStack(nn.Module):
-    """``layers.L.residual_group``: the Swin blocks of one stage."""
+    """``layers.L.residual_group``: the Swin blocks of one stage.
+
+    Tokens go into window order once, move from one block's windows to the
+    next's by one gather each, and come back to frame order once.
+    """
 
     def __init__(self, blocks: list[SwinBlock]) -> None:
         super().__init__()
         self.blocks = nn.ModuleList(blocks)
 
-    def forward(self, x: Tensor) -> Tensor:
+    def plan(
+        self, grid: Grid, device: torch.device
+    ) -> tuple[list[tuple[Tensor | None, WindowLayout]], Tensor]:
+        """For each block, the gather into its window order (None: the previous block's
+        order) and the layout; then the gather back to frame order. Built on first use,
+        so ``StepTransformer.prepare`` calls it before a compiled step runs."""
+        size: Triple = grid[1:]  # type: ignore[assignment]
+        steps: list[tuple[Tensor | None, WindowLayout]] = []
+        layout: WindowLayout | None = None
         for block in self.blocks:
-            x = block(x)
-        return x
+            new = layout_for(grid, block.window, block.shift, device)
+            steps.append((None if new is layout else gather_for(layout, new, size), new))
+            layout = new
+        return steps, gather_for(layout, None, size)
+
+    def forward(self, x: Tensor) -> Tensor:
+        """(n, t, h, w, c) -> (n, t, h, w, c)."""
+        grid: Grid = tuple(x.shape[:4])  # type: ignore[assignment]
+        steps, back = self.plan(grid, x.device)
+        rows = x.reshape(-1, x.shape[-1])
+        for block, (gather, layout) in zip(self.blocks, steps):
+            if gather is not None:
+                rows = rows.index_select(0, gather)
+            rows = block(rows, layout)
+        return rows.index_select(0, back).view(x.shape)
 
 
 class SwinStage(nn.Module):
@@ -266,6 +251,15 @@ class StepTransformer(nn.Module):
         self.conv_first_feat = nn.Conv2d(64, embed_dim, 3, padding=1)
         self.conv_before_upsample = nn.Conv2d(embed_dim, 64, 3, padding=1)
         self._input_conv = {3: "conv_first", 64: "conv_first_feat"}.get(embed_dim)
+
+    def prepare(self, n: int, height: int, width: int, device: torch.device) -> None:
+        """Builds the window layouts for steps on (n, 3, c, height, width) features.
+
+        Run eagerly before a compiled step: traced, building them would split the
+        compiled graph (and rebuild them at every call).
+        """
+        for stage in self.layers:
+            stage.residual_group.plan((n, 3, height, width), device)
 
     def forward(self, cond: Tensor) -> Tensor:
         """(n, 3, c, h, w) -> (n, c, h, w), the new feature of the middle frame."""
