@@ -4,10 +4,9 @@ Between the 3x3 convolutions of its stages, the step's tokens live as a
 ``(rows, c)`` matrix in window order (``windows.py``): LayerNorm, the linear
 layers and the MLP act per token and do not care about the order, and each
 block's windows (plain or shifted) are one gather away from the previous
-block's. Attention goes through ``scaled_dot_product_attention`` on strided
-views of the qkv projection, with an additive mask that folds the
-relative-position bias and the shift mask together: one mask shared by the
-interior windows, and one per window only for the few along the far edges.
+block's. Attention is one ``scaled_dot_product_attention`` call per block on
+strided views of the qkv projection, with the relative-position bias as its
+mask; the shift mask rides in extra q/k channels of the edge windows.
 """
 
 from __future__ import annotations
@@ -18,13 +17,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from vsr_cli.models.windows import (
-    Grid,
-    WindowGroup,
-    WindowLayout,
-    gather_for,
-    layout_for,
-)
+from vsr_cli.models.windows import Grid, WindowLayout, gather_for, layout_for
 
 Triple = tuple[int, int, int]
 
@@ -64,6 +57,7 @@ class WindowAttention(nn.Module):
     model has 20), so on CUDA q, k and v come out of the qkv projection already padded
     with zero channels, and the output projection ignores them: zero columns leave q.k
     and the kept part of the output unchanged, and no activation is ever padded or cut.
+    Shifted blocks use two of those channels per split axis for the shift mask.
     """
 
     def __init__(self, dim: int, window: Triple, num_heads: int) -> None:
@@ -77,7 +71,7 @@ class WindowAttention(nn.Module):
         self.register_buffer("relative_position_index", relative_position_index(window))
         self.qkv = nn.Linear(dim, 3 * dim)
         self.proj = nn.Linear(dim, dim)
-        self._biases: dict[tuple, tuple[Tensor, Tensor]] = {}
+        self._biases: dict[tuple, Tensor] = {}
         self._padded: dict[tuple, tuple[Tensor, Tensor, Tensor]] = {}
         self.register_load_state_dict_post_hook(lambda module, _: module._clear_caches())
 
@@ -100,45 +94,37 @@ class WindowAttention(nn.Module):
             self._padded[key] = (w.reshape(-1, c), b.reshape(-1), proj.reshape(c, -1))
         return self._padded[key]
 
-    def _bias_pair(self, like: Tensor) -> tuple[Tensor, Tensor]:
-        """(1, heads, N, N) relative-position bias, and the same with the shift mask's
-        value added (for token pairs that are apart), cached per dtype and device."""
+    def _bias(self, like: Tensor) -> Tensor:
+        """(1, heads, N, N) relative-position bias in q's dtype, cached per dtype and device."""
         key = (like.dtype, like.device)
-        biases = self._biases.get(key)
-        if biases is None:
+        bias = self._biases.get(key)
+        if bias is None:
             n = self.relative_position_index.shape[0]
             bias = self.relative_position_bias_table[self.relative_position_index.view(-1)]
             # Contiguous: CUDA's fused kernels need the mask's last dimension at stride 1,
             # and the permuted table has stride ``heads`` (math fallback, ~6x slower).
-            bias = bias.view(n, n, -1).permute(2, 0, 1).float().unsqueeze(0).contiguous()
-            biases = (bias.to(like.dtype), (bias + SHIFT_MASK_VALUE).to(like.dtype))
-            biases = (biases[0].detach(), biases[1].detach())
+            bias = bias.view(n, n, -1).permute(2, 0, 1).unsqueeze(0).to(like.dtype)
+            bias = bias.contiguous().detach()
             if not self.training:
-                self._biases[key] = biases
-        return biases
-
-    def _mask(self, group: WindowGroup, like: Tensor) -> Tensor:
-        bias, apart_bias = self._bias_pair(like)
-        if group.apart is None:
-            return bias
-        return torch.where(group.apart, apart_bias, bias)
+                self._biases[key] = bias
+        return bias
 
     def forward(self, x: Tensor, layout: WindowLayout) -> Tensor:
         """(rows, c) tokens in ``layout``'s window order -> (rows, c)."""
-        heads = self.num_heads
-        hd = padded_head_dim(self.head_dim, self.head_multiple or (8 if x.is_cuda else 1))
+        heads, scale = self.num_heads, self.head_dim**-0.5
+        multiple = self.head_multiple or (8 if x.is_cuda else 1)
+        # Edge windows of a shifted layout carry the shift mask in 2 extra q/k channels
+        # per split axis (windows.py); on CUDA they fit in the padding to 24.
+        hd = padded_head_dim(self.head_dim + 2 * layout.split_axes, multiple)
         qkv_weight, qkv_bias, proj_weight = self._weights(hd)
         qkv = F.linear(x, qkv_weight, qkv_bias).view(-1, layout.window_tokens, 3, heads, hd)
-        qkv = qkv.permute(2, 0, 3, 1, 4)  # (3, windows, heads, N, hd), strided views
-        results = []
-        for group in layout.groups:
-            part = qkv if len(layout.groups) == 1 else qkv[:, group.start : group.stop]
-            q, k, v = part.unbind(0)
-            mask = self._mask(group, q)
-            res = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, scale=self.head_dim**-0.5)
-            results.append(res.transpose(1, 2))  # (windows, N, heads, hd)
-        out = torch.cat(results) if len(results) > 1 else results[0]
-        return F.linear(out.reshape(x.shape[0], heads * hd), proj_weight, self.proj.bias)
+        if layout.sides is not None:
+            edges = qkv[layout.first_edge :]
+            edges += layout.sign_channels(self.head_dim, hd, SHIFT_MASK_VALUE / scale, qkv)
+        q, k, v = qkv.permute(2, 0, 3, 1, 4).unbind(0)  # (windows, heads, N, hd) views
+        out = F.scaled_dot_product_attention(q, k, v, attn_mask=self._bias(q), scale=scale)
+        out = out.transpose(1, 2).reshape(x.shape[0], heads * hd)
+        return F.linear(out, proj_weight, self.proj.bias)
 
 
 class SwinBlock(nn.Module):

@@ -9,35 +9,26 @@ window partition cost one operation instead of a pad, two rolls and a copy per
 window class.
 
 With a shift, only the last window along a shifted axis mixes tokens from both
-sides of the wrap-around, and those pairs must not attend to each other. Rows
-are ordered so that the windows of the most common class (all of them
-interior for any real frame size) come first, as one range that shares a single
-mask; the other windows follow as a second range with a mask per window.
+sides of the wrap-around, and the authors keep those pairs apart with -100 on
+their attention logits. Here that penalty comes from two extra channels of q
+and k per split axis, set only in those edge windows (rows ordered so that
+they come last, as one range): a token on side ``l`` gets ``(l, 1 - l)`` in q
+and ``(1 - l, l) * penalty`` in k, whose product is exactly 0 for a pair on
+one side and ``penalty`` across. So every window shares one mask (the
+relative-position bias) and one attention call. Pairs apart along two axes
+get twice the penalty instead of once; at -100 either weight is below 1e-43.
 """
 
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import torch
 from torch import Tensor
 
 Triple = tuple[int, int, int]
 Grid = tuple[int, int, int, int]  # (n, t, h, w)
-
-
-@dataclass(frozen=True, eq=False)
-class WindowGroup:
-    """Windows ``start:stop`` of a layout, and which of their token pairs are apart.
-
-    ``apart`` is None when no pair is; else a bool ``(1 or stop - start, 1, N, N)``:
-    one pattern shared by the group, or one per window.
-    """
-
-    start: int
-    stop: int
-    apart: Tensor | None
 
 
 @dataclass(frozen=True, eq=False)
@@ -48,30 +39,41 @@ class WindowLayout:
     window_tokens: int
     source: Tensor  # (rows,) int64: each row's token, as a flat index into the padded grid
     valid: Tensor | None  # (rows, 1) float: 0 for padding tokens; None when there are none
-    groups: tuple[WindowGroup, ...]
+    first_edge: int  # windows from here on hold tokens from both sides of a shift
+    sides: Tensor | None  # (edge windows, N, split axes) 0/1 per token; None: no split
+    _sign_channels: dict[tuple, Tensor] = field(default_factory=dict)
+
+    @property
+    def split_axes(self) -> int:
+        return 0 if self.sides is None else self.sides.shape[-1]
+
+    def sign_channels(self, head_dim: int, width: int, penalty: float, like: Tensor) -> Tensor:
+        """(edge windows, N, 3, 1, width) to add to the edge windows' q, k, v: channels
+        ``head_dim`` onwards of q and k say each token's side (see the module docstring)."""
+        assert self.sides is not None
+        key = (head_dim, width, penalty, like.dtype)
+        if key not in self._sign_channels:
+            sides = self.sides.float()
+            q = torch.stack((sides, 1 - sides), -1).flatten(-2)  # (edge, N, 2 * axes)
+            k = torch.stack((1 - sides, sides), -1).flatten(-2) * penalty
+            term = sides.new_zeros(*sides.shape[:2], 3, 1, width)
+            term[:, :, 0, 0, head_dim : head_dim + q.shape[-1]] = q
+            term[:, :, 1, 0, head_dim : head_dim + k.shape[-1]] = k
+            self._sign_channels[key] = term.to(like.dtype)
+        return self._sign_channels[key]
 
 
-def _labels(window: Triple, shift: Triple, last: tuple[bool, ...]) -> Tensor:
-    """Region of each token of a window (N,); tokens of different regions must not attend.
-
-    Along a shifted axis the last window holds the first ``win - shift`` positions
-    and, after them, tokens that wrapped around from the start.
-    """
-    labels = torch.zeros(window, dtype=torch.long)
-    for axis, (win, is_last) in enumerate(zip(window, last)):
-        if is_last:
-            side = (torch.arange(win) >= win - shift[axis]).long()
+def _sides(window: Triple, shift: Triple, last: tuple[bool, ...], splits: list[bool]) -> Tensor:
+    """(N, split axes) side of each token of a window along each split axis: 1 for the
+    tokens that wrapped around (the last ``shift`` positions of a last window)."""
+    columns = []
+    for axis, (win, is_split, is_last) in enumerate(zip(window, splits, last)):
+        if is_split:
+            side = torch.zeros(win) if not is_last else (torch.arange(win) >= win - shift[axis])
             shape = [1, 1, 1]
             shape[axis] = win
-            labels = labels * 2 + side.view(shape)
-    return labels.flatten()
-
-
-def _apart(window: Triple, shift: Triple, last: tuple[bool, ...]) -> Tensor | None:
-    if not any(last):
-        return None
-    labels = _labels(window, shift, last)
-    return labels[:, None] != labels[None, :]
+            columns.append(side.float().view(shape).expand(window).flatten())
+    return torch.stack(columns, 1)
 
 
 def build_layout(grid: Grid, window: Triple, shift: Triple, device: torch.device) -> WindowLayout:
@@ -86,30 +88,19 @@ def build_layout(grid: Grid, window: Triple, shift: Triple, device: torch.device
     windows = flat.view(n, counts[0], wt, counts[1], wh, counts[2], ww)
     windows = windows.permute(1, 3, 5, 0, 2, 4, 6).reshape(*counts, n, wt * wh * ww)
 
-    # Windows of one class share a mask: a window's class says along which axes it is
-    # the last one and the shift splits it into two regions.
+    # Along an axis whose shift splits the last window into two regions, that window is
+    # an edge window; interior windows go first, edge windows after them.
     splits = [0 < s < win for s, win in zip(shift, window)]
-    by_class: dict[tuple[bool, ...], list[Tensor]] = {}
+    interior, edge, sides = [], [], []
     for index in itertools.product(*(range(c) for c in counts)):
         last = tuple(split and i == c - 1 for split, i, c in zip(splits, index, counts))
-        by_class.setdefault(last, []).append(windows[index])  # (n, N)
-    main, *others = sorted(by_class, key=lambda last: (-len(by_class[last]), last))
-
-    def rows_of(last: tuple[bool, ...]) -> Tensor:
-        return torch.stack(by_class[last], 1).flatten(0, 1)  # (n * windows, N), n-major
-
-    rows = [rows_of(main)]
-    pattern = _apart(window, shift, main)
-    groups = [WindowGroup(0, len(rows[0]), None if pattern is None else pattern[None, None])]
-    if others:
-        rows += [rows_of(last) for last in others]
-        patterns = [
-            _apart(window, shift, last)[None].expand(len(r), -1, -1)  # type: ignore[index]
-            for last, r in zip(others, rows[1:])
-        ]
-        apart = torch.cat(patterns)[:, None]
-        groups.append(WindowGroup(len(rows[0]), len(rows[0]) + len(apart), apart))
-    source = torch.cat(rows).flatten()
+        if any(last):
+            edge.append(windows[index])  # (n, N)
+            sides.append(_sides(window, shift, last, splits)[None].expand(n, -1, -1))
+        else:
+            interior.append(windows[index])
+    by_window = [torch.stack(w, 1).flatten(0, 1) for w in (interior, edge) if w]
+    source = torch.cat(by_window).flatten()  # windows n-major within each kind
 
     position = torch.stack(torch.unravel_index(source, (n, *padded)), 1)[:, 1:]
     inside = (position < torch.tensor(size)).all(1)
@@ -118,10 +109,8 @@ def build_layout(grid: Grid, window: Triple, shift: Triple, device: torch.device
         window_tokens=wt * wh * ww,
         source=source.to(device),
         valid=None if bool(inside.all()) else inside.float()[:, None].to(device),
-        groups=tuple(
-            WindowGroup(g.start, g.stop, None if g.apart is None else g.apart.to(device))
-            for g in groups
-        ),
+        first_edge=n * len(interior),
+        sides=torch.stack(sides, 1).flatten(0, 1).to(device) if sides else None,
     )
 
 
