@@ -26,7 +26,7 @@ from torch import Tensor, nn
 from vsr_cli.errors import CheckpointError
 from vsr_cli.models.spynet import SpyNet
 from vsr_cli.models.swin import StepTransformer, Triple, relative_position_index
-from vsr_cli.models.warp import flow_warp, patch_warp
+from vsr_cli.models.warp import as_float32, flow_warp, patch_warp
 
 BRANCHES = ("backward_1", "forward_1", "backward_2", "forward_2")
 SCALE = 4
@@ -295,7 +295,7 @@ class PSRTRecurrent(nn.Module):
             )
         # Features stay float32 between steps: the residual stream is what overflows in fp16.
         feats = list(
-            self.conv_first(lq.reshape(n * t, c, h, w)).float().view(n, t, -1, h, w).unbind(1)
+            as_float32(self.conv_first(lq.reshape(n * t, c, h, w))).view(n, t, -1, h, w).unbind(1)
         )
         flows = self.compute_flows(lq)
         for step in self.patch_align.values():

@@ -13,7 +13,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from vsr_cli.models.warp import flow_warp
+from vsr_cli.models.warp import as_float32, flow_warp
 
 LEVELS = 6
 _WIDTHS = (8, 32, 64, 32, 16, 2)  # in: ref (3) + warped supp (3) + flow (2)
@@ -55,7 +55,7 @@ class SpyNet(nn.Module):
     def forward(self, ref: Tensor, supp: Tensor) -> Tensor:
         """(n, 3, h, w) RGB in [0, 1] twice -> (n, 2, h, w) flow in pixels (x, y)."""
         with torch.autocast(ref.device.type, enabled=False):
-            return self._flow(ref.float(), supp.float())
+            return self._flow(as_float32(ref), as_float32(supp))
 
     def _flow(self, ref: Tensor, supp: Tensor) -> Tensor:
         h, w = ref.shape[-2:]

@@ -117,11 +117,17 @@ class WindowAttention(nn.Module):
         # per split axis (windows.py); on CUDA they fit in the padding to 24.
         hd = padded_head_dim(self.head_dim + 2 * layout.split_axes, multiple)
         qkv_weight, qkv_bias, proj_weight = self._weights(hd)
-        qkv = F.linear(x, qkv_weight, qkv_bias).view(-1, layout.window_tokens, 3, heads, hd)
+        qkv = F.linear(x, qkv_weight, qkv_bias)  # (rows, 3 * heads * hd), contiguous
+        tokens = layout.window_tokens
         if layout.sides is not None:
-            edges = qkv[layout.first_edge :]
+            edges = qkv[layout.first_edge * tokens :].view(-1, tokens, 3, heads, hd)
             edges += layout.sign_channels(self.head_dim, hd, SHIFT_MASK_VALUE / scale, qkv)
-        q, k, v = qkv.permute(2, 0, 3, 1, 4).unbind(0)  # (windows, heads, N, hd) views
+        # q, k, v as (windows, heads, N, hd) views: the (windows, N, 3, heads, hd) view of
+        # qkv, permuted, in one operation instead of a view and a permute.
+        row = 3 * heads * hd
+        q, k, v = qkv.as_strided(
+            (3, x.shape[0] // tokens, heads, tokens, hd), (heads * hd, tokens * row, hd, row, 1)
+        ).unbind(0)
         out = F.scaled_dot_product_attention(q, k, v, attn_mask=self._bias(q), scale=scale)
         out = out.transpose(1, 2).reshape(x.shape[0], heads * hd)
         return F.linear(out, proj_weight, self.proj.bias)
@@ -176,16 +182,14 @@ class BlockStack(nn.Module):
             layout = new
         return steps, gather_for(layout, None, size)
 
-    def forward(self, x: Tensor) -> Tensor:
-        """(n, t, h, w, c) -> (n, t, h, w, c)."""
-        grid: Grid = tuple(x.shape[:4])  # type: ignore[assignment]
-        steps, back = self.plan(grid, x.device)
-        rows = x.reshape(-1, x.shape[-1])
+    def forward(self, rows: Tensor, grid: Grid) -> Tensor:
+        """(n*t*h*w, c) tokens of an (n, t, h, w) grid in frame order -> the same."""
+        steps, back = self.plan(grid, rows.device)
         for block, (gather, layout) in zip(self.blocks, steps):
             if gather is not None:
                 rows = rows.index_select(0, gather)
             rows = block(rows, layout)
-        return rows.index_select(0, back).view(x.shape)
+        return rows.index_select(0, back)
 
 
 class SwinStage(nn.Module):
@@ -203,10 +207,11 @@ class SwinStage(nn.Module):
         self.conv = nn.Conv2d(dim, dim, 3, padding=1)
 
     def forward(self, x: Tensor) -> Tensor:
+        """(n, t, h, w, c) -> (n, t, h, w, c)."""
         n, t, h, w, c = x.shape
-        y = self.residual_group(x).reshape(n * t, h, w, c).permute(0, 3, 1, 2)
-        y = self.conv(y).permute(0, 2, 3, 1).reshape(n, t, h, w, c)
-        return x + y
+        y = self.residual_group(x.view(-1, c), (n, t, h, w))
+        y = self.conv(y.view(n * t, h, w, c).permute(0, 3, 1, 2))  # channels-last memory
+        return x + y.permute(0, 2, 3, 1).reshape(x.shape)
 
 
 class StepTransformer(nn.Module):

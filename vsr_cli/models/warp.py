@@ -13,24 +13,47 @@ from torch import Tensor
 PATCH = 8  # PSRT moves features in 8x8 patches
 
 
+_GRIDS: dict[tuple, tuple[Tensor, Tensor]] = {}
+
+
+def as_float32(t: Tensor) -> Tensor:
+    """``t.float()`` without the no-op cast it dispatches in inference mode."""
+    return t if t.dtype == torch.float32 else t.float()
+
+
+def _pixel_grid(h: int, w: int, device: torch.device) -> tuple[Tensor, Tensor]:
+    """(1, h, w, 2) pixel coordinates (x, y) and the (2,) divisors that map them to
+    [-1, 1], cached: every warp of a clip at one size shares them."""
+    key = (h, w, device)
+    if key not in _GRIDS:
+        if len(_GRIDS) >= 64:
+            _GRIDS.clear()
+        ys, xs = torch.meshgrid(
+            torch.arange(h, dtype=torch.float32),
+            torch.arange(w, dtype=torch.float32),
+            indexing="ij",
+        )
+        divisors = torch.tensor([max(w - 1, 1), max(h - 1, 1)], dtype=torch.float32)
+        _GRIDS[key] = (torch.stack((xs, ys), 2)[None].to(device), divisors.to(device))
+    return _GRIDS[key]
+
+
 def _sampling_grid(flow: Tensor) -> Tensor:
-    """(n, 2, h, w) pixel flow -> (n, h, w, 2) grid for ``grid_sample(align_corners=True)``."""
-    _, _, h, w = flow.shape
-    ys, xs = torch.meshgrid(
-        torch.arange(h, device=flow.device, dtype=torch.float32),
-        torch.arange(w, device=flow.device, dtype=torch.float32),
-        indexing="ij",
-    )
-    gx = 2.0 * (xs + flow[:, 0]) / max(w - 1, 1) - 1.0
-    gy = 2.0 * (ys + flow[:, 1]) / max(h - 1, 1) - 1.0
-    return torch.stack((gx, gy), dim=3)
+    """(n, 2, h, w) pixel flow -> (n, h, w, 2) grid for ``grid_sample(align_corners=True)``.
+
+    Each coordinate is ``2 * (pixel + flow) / (size - 1) - 1`` in that order of
+    operations, as the authors compute it (nearest sampling would pick another pixel
+    where a reordered sum rounds across a half).
+    """
+    pixels, divisors = _pixel_grid(flow.shape[2], flow.shape[3], flow.device)
+    return (pixels + flow.permute(0, 2, 3, 1)) * 2.0 / divisors - 1.0
 
 
 def flow_warp(x: Tensor, flow: Tensor, padding_mode: str = "zeros") -> Tensor:
     """Sample ``x`` (n, c, h, w) bilinearly at each pixel moved by ``flow`` (n, 2, h, w)."""
-    grid = _sampling_grid(flow.float())
+    grid = _sampling_grid(as_float32(flow))
     return F.grid_sample(
-        x.float(), grid, mode="bilinear", padding_mode=padding_mode, align_corners=True
+        as_float32(x), grid, mode="bilinear", padding_mode=padding_mode, align_corners=True
     )
 
 
@@ -42,8 +65,10 @@ def patch_warp(x: Tensor, flow: Tensor) -> Tensor:
     is ever blended with its neighbours.
     """
     h, w = x.shape[-2:]
-    flow = F.pad(flow.float(), (0, (-w) % PATCH, 0, (-h) % PATCH), mode="reflect")
+    flow = F.pad(as_float32(flow), (0, (-w) % PATCH, 0, (-h) % PATCH), mode="reflect")
     flow = F.avg_pool2d(flow, PATCH)
-    flow = flow.repeat_interleave(PATCH, dim=2).repeat_interleave(PATCH, dim=3)
+    flow = F.interpolate(flow, scale_factor=PATCH, mode="nearest")  # each mean over its patch
     grid = _sampling_grid(flow[:, :, :h, :w])
-    return F.grid_sample(x.float(), grid, mode="nearest", padding_mode="zeros", align_corners=True)
+    return F.grid_sample(
+        as_float32(x), grid, mode="nearest", padding_mode="zeros", align_corners=True
+    )
