@@ -18,7 +18,7 @@ from safetensors.torch import load_file
 
 from vsr_cli.engine import pick_device
 from vsr_cli.models.psrt import PSRTRecurrent
-from vsr_cli.precision import autocast
+from vsr_cli.precision import for_precision
 
 GOLDEN = Path(__file__).resolve().parent.parent / "tests" / "data" / "golden"
 
@@ -38,8 +38,8 @@ def main() -> None:
     expected = io["output"].to(device)
     failed = False
     for precision, limit in (("fp32", None), ("fp16", 55.0), ("bf16", 38.0)):
-        with torch.inference_mode(), autocast(device, precision):
-            out = model(lq).float()
+        with torch.inference_mode():
+            out = for_precision(model, precision)(lq)
         diff = (out - expected).abs()
         mse = diff.square().mean().item()
         psnr = 10 * math.log10(1 / mse) if mse > 0 else math.inf

@@ -9,7 +9,7 @@ import torch
 
 from vsr_cli.errors import CheckpointError
 from vsr_cli.models.psrt import PSRTConfig, PSRTRecurrent
-from vsr_cli.precision import autocast
+from vsr_cli.precision import for_precision
 
 
 def psnr(a: torch.Tensor, b: torch.Tensor) -> float:
@@ -18,8 +18,8 @@ def psnr(a: torch.Tensor, b: torch.Tensor) -> float:
 
 
 def run(model: PSRTRecurrent, lq: torch.Tensor, precision: str = "fp32") -> torch.Tensor:
-    with torch.inference_mode(), autocast(lq.device, precision):
-        return model(lq)
+    with torch.inference_mode():
+        return for_precision(model, precision)(lq)
 
 
 def test_matches_authors_output_in_fp32(golden_model, golden_io):

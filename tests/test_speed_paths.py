@@ -13,6 +13,7 @@ import torch
 
 from vsr_cli.engine import Engine
 from vsr_cli.models.psrt import PSRTRecurrent
+from vsr_cli.precision import for_precision
 
 
 @pytest.fixture(scope="module")
@@ -120,8 +121,8 @@ def test_attention_masks_are_laid_out_for_the_fused_gpu_kernels(
 
     monkeypatch.setattr(torch.nn.functional, "scaled_dot_product_attention", spy)
     lq = golden_io["input_u8"].float() / 255
-    with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16):
-        golden_model(lq)
+    with torch.inference_mode():
+        for_precision(golden_model, "bf16")(lq)
     assert {(stride, dtype, q) for stride, dtype, q, _ in seen} == {
         (1, torch.bfloat16, torch.bfloat16)
     }

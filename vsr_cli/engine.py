@@ -22,7 +22,7 @@ from torch import Tensor
 from vsr_cli.models.psrt import SCALE, PSRTRecurrent
 from vsr_cli.models.warp import PATCH
 from vsr_cli.plan import MIN_TILE, default_fade, split
-from vsr_cli.precision import Precision, autocast
+from vsr_cli.precision import Precision, for_precision
 from vsr_cli.stitch import TileCanvas
 
 
@@ -81,7 +81,8 @@ class Engine:
         compile: bool = False,
         tile_batch: int = 1,
     ) -> None:
-        self.model = model.eval().to(device)
+        self.weights = model.eval().to(device)  # as loaded: what the fingerprint names
+        self.model = for_precision(self.weights, precision)  # what runs
         self.device = device
         self.precision = precision
         self.tile_batch = tile_batch  # tiles per forward; halved first when memory runs out
@@ -98,7 +99,7 @@ class Engine:
         """sha256 of the weights (names, shapes, values): pieces of a resumable job are
         only ever joined with pieces from the same model."""
         digest = hashlib.sha256()
-        for name, tensor in sorted(self.model.state_dict().items()):
+        for name, tensor in sorted(self.weights.state_dict().items()):
             digest.update(f"{name}:{tuple(tensor.shape)}:{tensor.dtype}".encode())
             digest.update(tensor.detach().cpu().contiguous().view(torch.uint8).numpy().tobytes())
         return digest.hexdigest()
@@ -146,17 +147,16 @@ class Engine:
         if self.device.type == "cuda":
             lq = lq.pin_memory()  # so the copy below overlaps with work already queued
         lq = lq.to(self.device, non_blocking=True)
-        with autocast(self.device, self.precision):
-            if len(rows) == len(cols) == 1:
-                out = self.model(lq[None])[0].float()
-            else:
-                canvas = TileCanvas(t, hp, wp, SCALE, default_fade(overlap), self.device)
-                tiles = list(itertools.product(rows, cols))
-                for first in range(0, len(tiles), self.tile_batch):
-                    batch = tiles[first : first + self.tile_batch]
-                    crops = [lq[:, :, r.start : r.stop, c.start : c.stop] for r, c in batch]
-                    parts = self.model(torch.stack(crops))
-                    for (r, c), part in zip(batch, parts):
-                        canvas.add(r, c, part.float())
-                out = canvas.pixels
+        if len(rows) == len(cols) == 1:
+            out = self.model(lq[None])[0]
+        else:
+            canvas = TileCanvas(t, hp, wp, SCALE, default_fade(overlap), self.device)
+            tiles = list(itertools.product(rows, cols))
+            for first in range(0, len(tiles), self.tile_batch):
+                batch = tiles[first : first + self.tile_batch]
+                crops = [lq[:, :, r.start : r.stop, c.start : c.stop] for r, c in batch]
+                parts = self.model(torch.stack(crops))
+                for (r, c), part in zip(batch, parts):
+                    canvas.add(r, c, part)
+            out = canvas.pixels
         return out[..., : h * SCALE, : w * SCALE]

@@ -24,9 +24,10 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from vsr_cli.errors import CheckpointError
+from vsr_cli.models.casts import as_float32, cast
 from vsr_cli.models.spynet import SpyNet
 from vsr_cli.models.swin import StepTransformer, Triple, relative_position_index
-from vsr_cli.models.warp import as_float32, flow_warp, patch_warp
+from vsr_cli.models.warp import flow_warp, patch_warp
 
 BRANCHES = ("backward_1", "forward_1", "backward_2", "forward_2")
 SCALE = 4
@@ -253,7 +254,7 @@ class PSRTRecurrent(nn.Module):
 
     def reconstruct(self, feat: Tensor, lq_frame: Tensor) -> Tensor:
         """(n, c, h, w) features + (n, 3, h, w) input -> (n, 3, 4h, 4w) output frame."""
-        x = self.conv_before_upsample(feat)
+        x = self.conv_before_upsample(cast(feat, self.conv_before_upsample.weight.dtype))
         x = F.leaky_relu(F.pixel_shuffle(self.upconv1(x), 2), 0.1)
         x = F.leaky_relu(F.pixel_shuffle(self.upconv2(x), 2), 0.1)
         x = F.leaky_relu(self.conv_hr(x), 0.1)
@@ -295,7 +296,11 @@ class PSRTRecurrent(nn.Module):
             )
         # Features stay float32 between steps: the residual stream is what overflows in fp16.
         feats = list(
-            as_float32(self.conv_first(lq.reshape(n * t, c, h, w))).view(n, t, -1, h, w).unbind(1)
+            as_float32(
+                self.conv_first(cast(lq.reshape(n * t, c, h, w), self.conv_first.weight.dtype))
+            )
+            .view(n, t, -1, h, w)
+            .unbind(1)
         )
         flows = self.compute_flows(lq)
         for step in self.patch_align.values():

@@ -13,7 +13,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from vsr_cli.models.warp import as_float32, flow_warp
+from vsr_cli.models.casts import as_float32
+from vsr_cli.models.warp import flow_warp
 
 LEVELS = 6
 _WIDTHS = (8, 32, 64, 32, 16, 2)  # in: ref (3) + warped supp (3) + flow (2)

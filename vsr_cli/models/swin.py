@@ -17,6 +17,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from vsr_cli.models.casts import as_float32, cast
 from vsr_cli.models.windows import Grid, WindowLayout, gather_for, layout_for
 
 Triple = tuple[int, int, int]
@@ -47,7 +48,7 @@ class Mlp(nn.Module):
         self.fc2 = nn.Linear(hidden, dim)
 
     def forward(self, x: Tensor) -> Tensor:
-        return self.fc2(self.act(self.fc1(x)))
+        return self.fc2(self.act(self.fc1(cast(x, self.fc1.weight.dtype))))
 
 
 class WindowAttention(nn.Module):
@@ -117,7 +118,8 @@ class WindowAttention(nn.Module):
         # per split axis (windows.py); on CUDA they fit in the padding to 24.
         hd = padded_head_dim(self.head_dim + 2 * layout.split_axes, multiple)
         qkv_weight, qkv_bias, proj_weight = self._weights(hd)
-        qkv = F.linear(x, qkv_weight, qkv_bias)  # (rows, 3 * heads * hd), contiguous
+        # The only cast of the block's attention half: LayerNorm ran in float32.
+        qkv = F.linear(cast(x, qkv_weight.dtype), qkv_weight, qkv_bias)  # (rows, 3*heads*hd)
         tokens = layout.window_tokens
         if layout.sides is not None:
             edges = qkv[layout.first_edge * tokens :].view(-1, tokens, 3, heads, hd)
@@ -210,7 +212,8 @@ class SwinStage(nn.Module):
         """(n, t, h, w, c) -> (n, t, h, w, c)."""
         n, t, h, w, c = x.shape
         y = self.residual_group(x.view(-1, c), (n, t, h, w))
-        y = self.conv(y.view(n * t, h, w, c).permute(0, 3, 1, 2))  # channels-last memory
+        y = cast(y.view(n * t, h, w, c).permute(0, 3, 1, 2), self.conv.weight.dtype)
+        y = self.conv(y)  # channels-last memory in and out
         return x + y.permute(0, 2, 3, 1).reshape(x.shape)
 
 
@@ -257,10 +260,11 @@ class StepTransformer(nn.Module):
         n, t, c, h, w = cond.shape
         if self._input_conv is not None:
             conv = getattr(self, self._input_conv)
-            cond = conv(cond.reshape(n * t, c, h, w)).view(n, t, -1, h, w)
+            cond = conv(cast(cond.reshape(n * t, c, h, w), conv.weight.dtype))
+            cond = as_float32(cond).view(n, t, -1, h, w)
         center = cond[:, t // 2]
         x = self.patch_embed["norm"](cond.permute(0, 1, 3, 4, 2))  # (n, t, h, w, c)
         for stage in self.layers:
             x = stage(x)
         x = self.norm(x)[:, t // 2].permute(0, 3, 1, 2)
-        return self.conv_after_body(x) + center
+        return self.conv_after_body(cast(x, self.conv_after_body.weight.dtype)) + center

@@ -10,15 +10,12 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from vsr_cli.models.casts import as_float32
+
 PATCH = 8  # PSRT moves features in 8x8 patches
 
 
 _GRIDS: dict[tuple, tuple[Tensor, Tensor]] = {}
-
-
-def as_float32(t: Tensor) -> Tensor:
-    """``t.float()`` without the no-op cast it dispatches in inference mode."""
-    return t if t.dtype == torch.float32 else t.float()
 
 
 def _pixel_grid(h: int, w: int, device: torch.device) -> tuple[Tensor, Tensor]:
