@@ -6,10 +6,21 @@ explained there); this module only accumulates and hands out finished frames.
 
 from __future__ import annotations
 
+import functools
+
 import torch
 from torch import Tensor
 
 from vsr_cli.plan import Window, blend_weights
+
+
+@functools.lru_cache(maxsize=256)
+def _device_weights(
+    window: Window, length: int, fade: int, scale: int, device: torch.device
+) -> Tensor:
+    """``blend_weights`` on the device, copied there once: every chunk of a video cuts
+    the same tiles, and each copy from host memory would make the host wait."""
+    return torch.from_numpy(blend_weights(window, length, fade, scale)).to(device)
 
 
 class TileCanvas:
@@ -24,10 +35,9 @@ class TileCanvas:
 
     def add(self, rows: Window, cols: Window, tile: Tensor) -> None:
         """``tile``: (t, 3, rows.size*scale, cols.size*scale) output of the model."""
-        # Only the two 1-D weight vectors cross to the device; the tile-sized weight image
-        # is their outer product there (it used to be built on the host for every tile).
+        # The tile-sized weight image is the outer product of two cached 1-D vectors.
         wy, wx = (
-            torch.from_numpy(blend_weights(w, n, self.fade, self.scale)).to(tile.device)
+            _device_weights(w, n, self.fade, self.scale, tile.device)
             for w, n in ((rows, self.height), (cols, self.width))
         )
         s = self.scale
