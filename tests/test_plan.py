@@ -55,4 +55,8 @@ def test_auto_sizes_prefer_context_and_shrink_to_fit():
     assert auto_sizes(320, 180, 70 * gib, 16, 4) == (0, 60)  # whole frame, long chunks
     tile, chunk = auto_sizes(1920, 1080, 22 * gib, 16, 4)  # a 24 GB card with 1080p
     assert 0 < tile < 1920 and chunk >= 8
+    # The chunk's full-frame buffers at x4 (input, canvas, stitched output: 396 bytes per
+    # low-res pixel a frame) must fit beside the tile's model memory, not only the latter.
+    canvas = (chunk + 8) * 1920 * 1080 * 396
+    assert canvas < 22 * gib - (tile + 32) ** 2 * 16 * 1024
     assert auto_sizes(1920, 1080, gib // 4, 16, 4) == (64, 8)  # the floor

@@ -142,14 +142,16 @@ def default_fade(overlap: int) -> int:
     return overlap // 2
 
 
-# Bytes the released model holds per low-res pixel, measured on the CPU in fp32 as
-# peak-RSS growth (3 and 9 frames of 96x96, 3 of 160x160): ~2.8 KB per pixel per frame
+# Bytes the released model holds per low-res pixel of a tile, measured on the CPU in fp32
+# as peak-RSS growth (3 and 9 frames of 96x96, 3 of 160x160): ~2.8 KB per pixel per frame
 # kept across the branches (features, flows, outputs), and 6-14 KB per pixel of scratch
-# inside one step (qkv, attention, MLP). Rounded up, plus ~0.4 KB per pixel per frame for
-# the engine's tile canvas and the chunk stitcher (two float32 HR frames); not yet measured
-# on a GPU.
-BYTES_PER_PIXEL_FRAME = 3584
+# inside one step (qkv, attention, MLP); rounded up. Not yet measured on a GPU.
+BYTES_PER_PIXEL_FRAME = 3200
 BYTES_PER_PIXEL_STEP = 16 * 1024
+# Per low-res pixel of the whole frame, per frame of the chunk, whatever the tile: the
+# float32 input, the tile canvas and the stitched output (two float32 RGB frames at x4).
+# At 1080p that is 0.8 GB a frame: tiles shrink the model's share, not this one.
+BYTES_PER_FRAME_PIXEL = 3 * 4 + 2 * 3 * 16 * 4
 
 
 def auto_sizes(
@@ -164,7 +166,8 @@ def auto_sizes(
         th = height if not tile else min(height, tile + 2 * overlap)
         pixels = max(tw, MIN_TILE) * max(th, MIN_TILE)
         spare = budget - pixels * BYTES_PER_PIXEL_STEP
-        frames = spare // (pixels * BYTES_PER_PIXEL_FRAME) - 2 * chunk_overlap
+        per_frame = pixels * BYTES_PER_PIXEL_FRAME + width * height * BYTES_PER_FRAME_PIXEL
+        frames = spare // per_frame - 2 * chunk_overlap
         if frames >= 8:
             return tile, int(min(frames, max_chunk))
     return MIN_TILE, 8
