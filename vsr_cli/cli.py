@@ -126,7 +126,10 @@ Device = Annotated[
 ]
 PrecisionOpt = Annotated[
     str,
-    typer.Option(callback=_precision, help="auto (fp16 on CUDA, else fp32), fp32, fp16 or bf16."),
+    typer.Option(
+        callback=_precision,
+        help="auto (fp16 on CUDA, else fp32), fp32 (TF32 matrix products on CUDA), fp16 or bf16.",
+    ),
 ]
 Tile = Annotated[
     int | None,

@@ -87,6 +87,11 @@ class Engine:
         self.precision = precision
         self.tile_batch = tile_batch  # tiles per forward; halved first when memory runs out
         self._warn = warn
+        if device.type == "cuda":
+            # Tiles share one shape and chunks repeat: cuDNN's per-shape search pays off.
+            # fp32 matrix products may use TF32, as cuDNN's convolutions already do.
+            torch.backends.cudnn.benchmark = True
+            torch.backends.cuda.matmul.allow_tf32 = True
         if compile:
             # The per-frame step is where the time goes; compiled in place so the module
             # names (and state dict) stay the checkpoint's. Each new tile shape compiles anew.

@@ -46,6 +46,7 @@ from vsr_cli.video.span import Span, read_span
 from vsr_cli.video.writer import EncodeSettings, VideoWriter
 
 QUEUE_FRAMES = 32  # decoded frames waiting for the model, and finished ones for the encoder
+FINISHED_BYTES = 512 * 2**20  # at most this much of finished frames waits beyond that
 # Set when the process is interrupted: workers on other threads (one per device) stop at
 # their next chunk and clean up their output, as the interrupted main thread does.
 CANCEL = threading.Event()
@@ -419,9 +420,13 @@ def _run(
     stop = threading.Event()
     errors: list[BaseException] = []
     decoded = _Pipe(stop, QUEUE_FRAMES)
-    encoded = _Pipe(stop, QUEUE_FRAMES)
     peak = 65535 if writer.rgb_depth > 8 else 255
-    to_rgb = functools.partial(output_pixels, scale=options.scale, peak=peak, size=writer.size)
+    # Room for a whole chunk's output, so that the model never waits for the encoder while
+    # it could compute the next chunk; bounded in bytes (4K frames are 25 MB each).
+    frame_bytes = writer.size[0] * writer.size[1] * 3 * (1 if peak == 255 else 4)
+    room = min(chunk + 2 * options.chunk_overlap, FINISHED_BYTES // frame_bytes)
+    encoded = _Pipe(stop, max(QUEUE_FRAMES, room))
+    to_host = functools.partial(HostFrame, scale=options.scale, peak=peak, size=writer.size)
 
     def decode() -> None:
         for item in media:
@@ -437,9 +442,10 @@ def _run(
             if isinstance(item, av.Packet):
                 writer.mux_packet(item)
             else:
-                rgb, meta = item
+                frame, meta = item
                 if meta.context:
                     continue
+                rgb = frame.array()
                 alpha = None
                 if writer.keeps_alpha and meta.alpha is not None:
                     alpha = upscale_alpha(meta.alpha, writer.size, peak)
@@ -466,7 +472,7 @@ def _run(
         ):
             if isinstance(item, tuple):
                 frame, meta = item
-                item = (to_rgb(frame), meta)
+                item = (None if meta.context else to_host(frame), meta)
                 count += not meta.context
             encoded.put(item)
         return count
@@ -512,19 +518,44 @@ def input_pixels(rgb: np.ndarray) -> Tensor:
 def output_pixels(frame: Tensor, scale: int, peak: int, size: tuple[int, int]) -> np.ndarray:
     """(3, 4h, 4w) float -> (height, width, 3) uint8/uint16 on the host, resized to ``scale``
     and cropped to the encoder's ``size`` (width, height)."""
-    if scale != SCALE:
-        h, w = frame.shape[-2] // SCALE, frame.shape[-1] // SCALE
-        frame = F.interpolate(
-            frame[None],
-            size=(h * scale, w * scale),
-            mode="bicubic",
-            antialias=True,
-            align_corners=False,
-        )[0]
-    values = (frame[:, : size[1], : size[0]].clamp(0, 1) * peak).round().permute(1, 2, 0)
-    if peak == 255:
-        return values.to(torch.uint8).cpu().numpy()
-    return values.to(torch.int32).cpu().numpy().astype(np.uint16)
+    return HostFrame(frame, scale, peak, size).array()
+
+
+class HostFrame:
+    """An output frame on its way to host memory, as the encoder will take it.
+
+    On CUDA the conversion to integers runs on the device and the copy into pinned
+    memory is queued behind the model's work: the model's thread goes on to the next
+    chunk at once, and only the encoder's thread waits, for this frame alone.
+    """
+
+    def __init__(self, frame: Tensor, scale: int, peak: int, size: tuple[int, int]) -> None:
+        if scale != SCALE:
+            h, w = frame.shape[-2] // SCALE, frame.shape[-1] // SCALE
+            frame = F.interpolate(
+                frame[None],
+                size=(h * scale, w * scale),
+                mode="bicubic",
+                antialias=True,
+                align_corners=False,
+            )[0]
+        values = (frame[:, : size[1], : size[0]].clamp(0, 1) * peak).round().permute(1, 2, 0)
+        self.peak = peak
+        values = values.to(torch.uint8 if peak == 255 else torch.int32)
+        self._copied: torch.cuda.Event | None = None
+        if values.is_cuda:
+            self._host = torch.empty(values.shape, dtype=values.dtype, pin_memory=True)
+            self._host.copy_(values, non_blocking=True)
+            self._copied = torch.cuda.Event()
+            self._copied.record()
+        else:
+            self._host = values.cpu()
+
+    def array(self) -> np.ndarray:
+        if self._copied is not None:
+            self._copied.synchronize()
+        pixels = self._host.numpy()
+        return pixels if self.peak == 255 else pixels.astype(np.uint16)
 
 
 def upscale_alpha(alpha: np.ndarray, size: tuple[int, int], peak: int) -> np.ndarray:
