@@ -81,7 +81,10 @@ def plain_block(block: SwinBlock, x: torch.Tensor) -> torch.Tensor:
         (2, (4, 12, 8), (2, 4, 8), 1),  # one window across, and it is the last one
     ],
 )
-def test_window_ordered_blocks_match_the_plain_swin_computation(n, size, window, heads):
+@pytest.mark.parametrize("head_multiple", [None, 8])  # 8: the CUDA layout, forced here
+def test_window_ordered_blocks_match_the_plain_swin_computation(
+    n, size, window, heads, head_multiple
+):
     torch.manual_seed(0)
     dim = 6 * heads
     shift = (window[0] // 2 if window[0] < size[0] else window[0], window[1] // 2, window[2] // 2)
@@ -90,6 +93,7 @@ def test_window_ordered_blocks_match_the_plain_swin_computation(n, size, window,
     ]
     for block in blocks:  # a bias table that matters
         torch.nn.init.normal_(block.attn.relative_position_bias_table, std=1.0)
+        block.attn.head_multiple = head_multiple  # head dim 6: padded to 8 with shift channels
     stack = BlockStack(blocks).eval()
     x = torch.randn(n, *size, dim)
     with torch.inference_mode():

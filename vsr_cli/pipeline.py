@@ -46,7 +46,7 @@ from vsr_cli.video.span import Span, read_span
 from vsr_cli.video.writer import EncodeSettings, VideoWriter
 
 QUEUE_FRAMES = 32  # decoded frames waiting for the model, and finished ones for the encoder
-FINISHED_BYTES = 512 * 2**20  # at most this much of finished frames waits beyond that
+FINISHED_BYTES = 512 * 2**20  # at most this much of finished frames waits (pinned on CUDA)
 # Set when the process is interrupted: workers on other threads (one per device) stop at
 # their next chunk and clean up their output, as the interrupted main thread does.
 CANCEL = threading.Event()
@@ -424,8 +424,8 @@ def _run(
     # Room for a whole chunk's output, so that the model never waits for the encoder while
     # it could compute the next chunk; bounded in bytes (4K frames are 25 MB each).
     frame_bytes = writer.size[0] * writer.size[1] * 3 * (1 if peak == 255 else 4)
-    room = min(chunk + 2 * options.chunk_overlap, FINISHED_BYTES // frame_bytes)
-    encoded = _Pipe(stop, max(QUEUE_FRAMES, room))
+    room = max(QUEUE_FRAMES, chunk + 2 * options.chunk_overlap)
+    encoded = _Pipe(stop, max(2, min(room, FINISHED_BYTES // frame_bytes)))
     to_host = functools.partial(HostFrame, scale=options.scale, peak=peak, size=writer.size)
 
     def decode() -> None:
@@ -545,9 +545,9 @@ class HostFrame:
         self._copied: torch.cuda.Event | None = None
         if values.is_cuda:
             self._host = torch.empty(values.shape, dtype=values.dtype, pin_memory=True)
-            self._host.copy_(values, non_blocking=True)
-            self._copied = torch.cuda.Event()
-            self._copied.record()
+            self._host.copy_(values, non_blocking=True)  # on values' device's current stream
+            self._copied = torch.cuda.Event(blocking=True)  # a waiting encoder sleeps
+            self._copied.record(torch.cuda.current_stream(values.device))
         else:
             self._host = values.cpu()
 

@@ -12,13 +12,14 @@ mask; the shift mask rides in extra q/k channels of the edge windows.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
 from vsr_cli.models.casts import as_float32, cast
-from vsr_cli.models.windows import Grid, WindowLayout, gather_for, layout_for
+from vsr_cli.models.windows import Grid, WindowLayout, gather_for, layout_for, sign_channels
 
 Triple = tuple[int, int, int]
 
@@ -38,6 +39,27 @@ def relative_position_index(window: Triple) -> Tensor:
 
 def padded_head_dim(head_dim: int, multiple: int) -> int:
     return -(-head_dim // multiple) * multiple
+
+
+@dataclass(frozen=True, eq=False)
+class AttentionPlan:
+    """The tensors one attention layer uses on one window layout, in its weights' dtype."""
+
+    head_width: int  # channels per head: the head dim, padded (CUDA) and with shift channels
+    qkv_weight: Tensor
+    qkv_bias: Tensor
+    proj_weight: Tensor
+    bias: Tensor  # (1, heads, N, N) relative-position bias, the attention mask
+    signs: Tensor | None  # the edge windows' shift-mask channels (windows.sign_channels)
+
+
+@dataclass(frozen=True, eq=False)
+class StackPlan:
+    """A block stack on one grid: per block, the gather into its window order (None: the
+    previous block's), its layout and attention plan; then the gather back to frame order."""
+
+    blocks: tuple[tuple[Tensor | None, WindowLayout, AttentionPlan], ...]
+    back: Tensor
 
 
 class Mlp(nn.Module):
@@ -82,11 +104,11 @@ class WindowAttention(nn.Module):
 
     def _weights(self, padded: int) -> tuple[Tensor, Tensor, Tensor]:
         """qkv weight and bias with each head's channels zero-padded to ``padded``, and the
-        output projection's weight with matching zero columns (cached per device)."""
+        output projection's weight with matching zero columns."""
         if padded == self.head_dim:
             return self.qkv.weight, self.qkv.bias, self.proj.weight
         key = (padded, self.qkv.weight.device, self.qkv.weight.dtype)
-        if key not in self._padded or self.training:
+        if key not in self._padded:
             heads, hd, c = self.num_heads, self.head_dim, self.proj.weight.shape[0]
             extra = padded - hd
             w = F.pad(self.qkv.weight.detach().view(3, heads, hd, c), (0, 0, 0, extra))
@@ -95,44 +117,50 @@ class WindowAttention(nn.Module):
             self._padded[key] = (w.reshape(-1, c), b.reshape(-1), proj.reshape(c, -1))
         return self._padded[key]
 
-    def _bias(self, like: Tensor) -> Tensor:
-        """(1, heads, N, N) relative-position bias in q's dtype, cached per dtype and device."""
-        key = (like.dtype, like.device)
-        bias = self._biases.get(key)
-        if bias is None:
+    def _bias(self, dtype: torch.dtype) -> Tensor:
+        """(1, heads, N, N) relative-position bias: the attention mask."""
+        key = (dtype, self.relative_position_bias_table.device)
+        if key not in self._biases:
             n = self.relative_position_index.shape[0]
             bias = self.relative_position_bias_table[self.relative_position_index.view(-1)]
             # Contiguous: CUDA's fused kernels need the mask's last dimension at stride 1,
             # and the permuted table has stride ``heads`` (math fallback, ~6x slower).
-            bias = bias.view(n, n, -1).permute(2, 0, 1).unsqueeze(0).to(like.dtype)
-            bias = bias.contiguous().detach()
-            if not self.training:
-                self._biases[key] = bias
-        return bias
+            bias = bias.view(n, n, -1).permute(2, 0, 1).unsqueeze(0).to(dtype)
+            self._biases[key] = bias.contiguous().detach()
+        return self._biases[key]
 
-    def forward(self, x: Tensor, layout: WindowLayout) -> Tensor:
-        """(rows, c) tokens in ``layout``'s window order -> (rows, c)."""
-        heads, scale = self.num_heads, self.head_dim**-0.5
-        multiple = self.head_multiple or (8 if x.is_cuda else 1)
+    def plan(self, layout: WindowLayout) -> AttentionPlan:
+        """The tensors ``forward`` uses on ``layout``, in the weights' dtype."""
+        dtype, device = self.qkv.weight.dtype, self.qkv.weight.device
+        multiple = self.head_multiple or (8 if device.type == "cuda" else 1)
         # Edge windows of a shifted layout carry the shift mask in 2 extra q/k channels
         # per split axis (windows.py); on CUDA they fit in the padding to 24.
-        hd = padded_head_dim(self.head_dim + 2 * layout.split_axes, multiple)
-        qkv_weight, qkv_bias, proj_weight = self._weights(hd)
-        # The only cast of the block's attention half: LayerNorm ran in float32.
-        qkv = F.linear(cast(x, qkv_weight.dtype), qkv_weight, qkv_bias)  # (rows, 3*heads*hd)
-        tokens = layout.window_tokens
+        width = padded_head_dim(self.head_dim + 2 * layout.split_axes, multiple)
+        signs = None
         if layout.sides is not None:
+            penalty = SHIFT_MASK_VALUE * self.head_dim**0.5  # after the logits' scaling
+            signs = sign_channels(layout, self.head_dim, width, penalty, dtype)
+        return AttentionPlan(width, *self._weights(width), self._bias(dtype), signs)
+
+    def forward(self, x: Tensor, layout: WindowLayout, plan: AttentionPlan) -> Tensor:
+        """(rows, c) tokens in ``layout``'s window order -> (rows, c)."""
+        heads, hd, tokens = self.num_heads, plan.head_width, layout.window_tokens
+        # The only cast of the block's attention half: LayerNorm ran in float32.
+        qkv = F.linear(cast(x, plan.qkv_weight.dtype), plan.qkv_weight, plan.qkv_bias)
+        if plan.signs is not None:
             edges = qkv[layout.first_edge * tokens :].view(-1, tokens, 3, heads, hd)
-            edges += layout.sign_channels(self.head_dim, hd, SHIFT_MASK_VALUE / scale, qkv)
+            edges += plan.signs
         # q, k, v as (windows, heads, N, hd) views: the (windows, N, 3, heads, hd) view of
         # qkv, permuted, in one operation instead of a view and a permute.
         row = 3 * heads * hd
         q, k, v = qkv.as_strided(
             (3, x.shape[0] // tokens, heads, tokens, hd), (heads * hd, tokens * row, hd, row, 1)
         ).unbind(0)
-        out = F.scaled_dot_product_attention(q, k, v, attn_mask=self._bias(q), scale=scale)
+        out = F.scaled_dot_product_attention(
+            q, k, v, attn_mask=plan.bias, scale=self.head_dim**-0.5
+        )
         out = out.transpose(1, 2).reshape(x.shape[0], heads * hd)
-        return F.linear(out, proj_weight, self.proj.bias)
+        return F.linear(out, plan.proj_weight, self.proj.bias)
 
 
 class SwinBlock(nn.Module):
@@ -147,14 +175,14 @@ class SwinBlock(nn.Module):
         self.norm2 = nn.LayerNorm(dim)
         self.mlp = Mlp(dim, mlp_hidden)
 
-    def forward(self, x: Tensor, layout: WindowLayout) -> Tensor:
+    def forward(self, x: Tensor, layout: WindowLayout, plan: AttentionPlan) -> Tensor:
         """(rows, c) tokens in the window order of this block's shift -> (rows, c)."""
         y = self.norm1(x)
         if layout.valid is not None:
             # Padding tokens enter attention as zeros after the norm, unmasked, as the
             # authors pad; their own outputs are never read.
             y = y * layout.valid
-        x = x + self.attn(y, layout)
+        x = x + self.attn(y, layout, plan)
         return x + self.mlp(self.norm2(x))
 
 
@@ -168,30 +196,33 @@ class BlockStack(nn.Module):
     def __init__(self, blocks: list[SwinBlock]) -> None:
         super().__init__()
         self.blocks = nn.ModuleList(blocks)
+        self._plans: dict[tuple, StackPlan] = {}
+        self.register_load_state_dict_post_hook(lambda module, _: module._plans.clear())
 
-    def plan(
-        self, grid: Grid, device: torch.device
-    ) -> tuple[list[tuple[Tensor | None, WindowLayout]], Tensor]:
-        """For each block, the gather into its window order (None: the previous block's
-        order) and the layout; then the gather back to frame order. Built on first use,
-        so ``StepTransformer.prepare`` calls it before a compiled step runs."""
-        size: Triple = grid[1:]  # type: ignore[assignment]
-        steps: list[tuple[Tensor | None, WindowLayout]] = []
-        layout: WindowLayout | None = None
-        for block in self.blocks:
-            new = layout_for(grid, block.window, block.shift, device)
-            steps.append((None if new is layout else gather_for(layout, new, size), new))
-            layout = new
-        return steps, gather_for(layout, None, size)
+    def plan(self, grid: Grid, device: torch.device) -> StackPlan:
+        """What ``forward`` needs on ``grid``, built on first use: ``StepTransformer.prepare``
+        builds it before a compiled step runs, which then only reads it."""
+        key = (grid, device, self.blocks[0].attn.qkv.weight.dtype)
+        if key not in self._plans:
+            size: Triple = grid[1:]  # type: ignore[assignment]
+            steps = []
+            layout: WindowLayout | None = None
+            for block in self.blocks:
+                new = layout_for(grid, block.window, block.shift, device)
+                gather = None if new is layout else gather_for(layout, new, size)
+                steps.append((gather, new, block.attn.plan(new)))
+                layout = new
+            self._plans[key] = StackPlan(tuple(steps), gather_for(layout, None, size))
+        return self._plans[key]
 
     def forward(self, rows: Tensor, grid: Grid) -> Tensor:
         """(n*t*h*w, c) tokens of an (n, t, h, w) grid in frame order -> the same."""
-        steps, back = self.plan(grid, rows.device)
-        for block, (gather, layout) in zip(self.blocks, steps):
+        plan = self.plan(grid, rows.device)
+        for block, (gather, layout, attention) in zip(self.blocks, plan.blocks):
             if gather is not None:
                 rows = rows.index_select(0, gather)
-            rows = block(rows, layout)
-        return rows.index_select(0, back)
+            rows = block(rows, layout, attention)
+        return rows.index_select(0, plan.back)
 
 
 class SwinStage(nn.Module):

@@ -19,10 +19,12 @@ _GRIDS: dict[tuple, tuple[Tensor, Tensor]] = {}
 
 
 def _pixel_grid(h: int, w: int, device: torch.device) -> tuple[Tensor, Tensor]:
-    """(1, h, w, 2) pixel coordinates (x, y) and the (2,) divisors that map them to
-    [-1, 1], cached: every warp of a clip at one size shares them."""
+    """(1, h, w, 2) pixel coordinates (x, y), and what maps them to [-1, 1]: the (2,)
+    divisors, or on CUDA their float32 reciprocals (see ``_sampling_grid``). Cached:
+    every warp of a clip at one size shares them."""
     key = (h, w, device)
-    if key not in _GRIDS:
+    grid = _GRIDS.get(key)
+    if grid is None:
         if len(_GRIDS) >= 64:
             _GRIDS.clear()
         ys, xs = torch.meshgrid(
@@ -31,19 +33,23 @@ def _pixel_grid(h: int, w: int, device: torch.device) -> tuple[Tensor, Tensor]:
             indexing="ij",
         )
         divisors = torch.tensor([max(w - 1, 1), max(h - 1, 1)], dtype=torch.float32)
-        _GRIDS[key] = (torch.stack((xs, ys), 2)[None].to(device), divisors.to(device))
-    return _GRIDS[key]
+        if device.type == "cuda":
+            divisors = 1.0 / divisors
+        grid = _GRIDS[key] = (torch.stack((xs, ys), 2)[None].to(device), divisors.to(device))
+    return grid
 
 
 def _sampling_grid(flow: Tensor) -> Tensor:
     """(n, 2, h, w) pixel flow -> (n, h, w, 2) grid for ``grid_sample(align_corners=True)``.
 
-    Each coordinate is ``2 * (pixel + flow) / (size - 1) - 1`` in that order of
-    operations, as the authors compute it (nearest sampling would pick another pixel
-    where a reordered sum rounds across a half).
+    Each coordinate is ``2 * (pixel + flow) / (size - 1) - 1`` computed as the authors'
+    code computes it, dividing by a Python number: on the CPU a true division, on CUDA a
+    multiply by the float32 reciprocal (PyTorch's kernel for a scalar divisor). Nearest
+    sampling would pick another pixel where a coordinate rounds differently across a half.
     """
     pixels, divisors = _pixel_grid(flow.shape[2], flow.shape[3], flow.device)
-    return (pixels + flow.permute(0, 2, 3, 1)) * 2.0 / divisors - 1.0
+    moved = (pixels + flow.permute(0, 2, 3, 1)) * 2.0
+    return (moved * divisors if flow.is_cuda else moved / divisors) - 1.0
 
 
 def flow_warp(x: Tensor, flow: Tensor, padding_mode: str = "zeros") -> Tensor:

@@ -22,13 +22,16 @@ get twice the penalty instead of once; at -100 either weight is below 1e-43.
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TypeVar
 
 import torch
 from torch import Tensor
 
 Triple = tuple[int, int, int]
 Grid = tuple[int, int, int, int]  # (n, t, h, w)
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, eq=False)
@@ -41,26 +44,10 @@ class WindowLayout:
     valid: Tensor | None  # (rows, 1) float: 0 for padding tokens; None when there are none
     first_edge: int  # windows from here on hold tokens from both sides of a shift
     sides: Tensor | None  # (edge windows, N, split axes) 0/1 per token; None: no split
-    _sign_channels: dict[tuple, Tensor] = field(default_factory=dict)
 
     @property
     def split_axes(self) -> int:
         return 0 if self.sides is None else self.sides.shape[-1]
-
-    def sign_channels(self, head_dim: int, width: int, penalty: float, like: Tensor) -> Tensor:
-        """(edge windows, N, 3, 1, width) to add to the edge windows' q, k, v: channels
-        ``head_dim`` onwards of q and k say each token's side (see the module docstring)."""
-        assert self.sides is not None
-        key = (head_dim, width, penalty, like.dtype)
-        if key not in self._sign_channels:
-            sides = self.sides.float()
-            q = torch.stack((sides, 1 - sides), -1).flatten(-2)  # (edge, N, 2 * axes)
-            k = torch.stack((1 - sides, sides), -1).flatten(-2) * penalty
-            term = sides.new_zeros(*sides.shape[:2], 3, 1, width)
-            term[:, :, 0, 0, head_dim : head_dim + q.shape[-1]] = q
-            term[:, :, 1, 0, head_dim : head_dim + k.shape[-1]] = k
-            self._sign_channels[key] = term.to(like.dtype)
-        return self._sign_channels[key]
 
 
 def _sides(window: Triple, shift: Triple, last: tuple[bool, ...], splits: list[bool]) -> Tensor:
@@ -141,32 +128,64 @@ def layout_to_frame(layout: WindowLayout, size: Triple) -> Tensor:
     return row_of.view(n, *padded)[:, : size[0], : size[1], : size[2]].flatten()
 
 
+def _sign_channels(
+    layout: WindowLayout, head_dim: int, width: int, penalty: float, dtype: torch.dtype
+) -> Tensor:
+    assert layout.sides is not None
+    sides = layout.sides.float()
+    q = torch.stack((sides, 1 - sides), -1).flatten(-2)  # (edge windows, N, 2 * axes)
+    k = torch.stack((1 - sides, sides), -1).flatten(-2) * penalty
+    term = sides.new_zeros(*sides.shape[:2], 3, 1, width)
+    term[:, :, 0, 0, head_dim : head_dim + q.shape[-1]] = q
+    term[:, :, 1, 0, head_dim : head_dim + k.shape[-1]] = k
+    return term.to(dtype)
+
+
 _LAYOUTS: dict[tuple, WindowLayout] = {}
 _GATHERS: dict[tuple, Tensor] = {}
+_SIGNS: dict[tuple, Tensor] = {}
 _CACHE_LIMIT = 64  # entries; a video has a few tile shapes, a batch of videos a few more
+
+
+def _cached(cache: dict[tuple, object], key: tuple, make: Callable[[], T]) -> T:
+    """``cache[key]``, made on a miss; every cache is emptied when one is full (layouts
+    are their keys' parts). Returns its own reference: another thread may empty it."""
+    value = cache.get(key)
+    if value is None:
+        if len(cache) >= _CACHE_LIMIT:
+            for each in (_LAYOUTS, _GATHERS, _SIGNS):
+                each.clear()
+        value = cache[key] = make()
+    return value  # type: ignore[return-value]
 
 
 def layout_for(grid: Grid, window: Triple, shift: Triple, device: torch.device) -> WindowLayout:
     """``build_layout``, cached: every block, stage and branch of a model shares them."""
     key = (grid, window, shift, device)
-    if key not in _LAYOUTS:
-        if len(_LAYOUTS) >= _CACHE_LIMIT:
-            _LAYOUTS.clear()
-            _GATHERS.clear()
-        _LAYOUTS[key] = build_layout(grid, window, shift, device)
-    return _LAYOUTS[key]
+    return _cached(_LAYOUTS, key, lambda: build_layout(grid, window, shift, device))  # type: ignore[arg-type]
 
 
 def gather_for(old: WindowLayout | None, new: WindowLayout | None, size: Triple) -> Tensor:
     """Row index taking tokens from ``old`` order to ``new`` (None: unpadded frame order)."""
-    key = (old, new, size)
-    if key not in _GATHERS:
+
+    def make() -> Tensor:
         if old is None and new is not None:
-            _GATHERS[key] = frame_to_layout(new, size)
-        elif new is None and old is not None:
-            _GATHERS[key] = layout_to_frame(old, size)
-        elif old is not None and new is not None:
-            _GATHERS[key] = layout_to_layout(old, new)
-        else:
-            raise ValueError("frame order to frame order needs no gather")
-    return _GATHERS[key]
+            return frame_to_layout(new, size)
+        if new is None and old is not None:
+            return layout_to_frame(old, size)
+        if old is not None and new is not None:
+            return layout_to_layout(old, new)
+        raise ValueError("frame order to frame order needs no gather")
+
+    return _cached(_GATHERS, (old, new, size), make)  # type: ignore[arg-type]
+
+
+def sign_channels(
+    layout: WindowLayout, head_dim: int, width: int, penalty: float, dtype: torch.dtype
+) -> Tensor:
+    """(edge windows, N, 3, 1, width) to add to the edge windows' q, k, v: channels
+    ``head_dim`` onwards of q and k say each token's side (see the module docstring)."""
+    key = (layout, head_dim, width, penalty, dtype)
+    return _cached(  # type: ignore[arg-type]
+        _SIGNS, key, lambda: _sign_channels(layout, head_dim, width, penalty, dtype)
+    )
