@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 
 from vsr_cli.engine import Engine
 from vsr_cli.models.psrt import PSRTRecurrent
+from vsr_cli.pipeline import input_pixels
 from vsr_cli.video.color import SPC_BT709, SPC_SMPTE170M, ColorSpec
 
 
@@ -43,6 +45,22 @@ def test_frames_under_64_px_are_padded_and_cropped(golden_model):
     engine = Engine(golden_model, torch.device("cpu"), "fp32", print)
     out, _ = engine.upscale(torch.rand(2, 3, 40, 50), tile=0, overlap=0)
     assert out.shape == (2, 3, 160, 200)
+
+
+def test_8_bit_frames_go_to_the_engine_as_bytes_and_compute_the_same(golden_model):
+    """Decoded 8-bit frames reach the engine as uint8 (a quarter of the bytes over PCIe)
+    and become [0, 1] floats there: the same output as frames converted on the host,
+    also for frames under 64 px (padded after the conversion)."""
+    engine = Engine(golden_model, torch.device("cpu"), "fp32", print)
+    for height, width in ((64, 72), (40, 50)):
+        rgb = np.random.default_rng(0).integers(0, 256, (height, width, 3), dtype=np.uint8)
+        pixels = input_pixels(rgb)
+        assert pixels.dtype == torch.uint8 and pixels.shape == (3, height, width)
+        as_bytes, _ = engine.upscale(torch.stack([pixels] * 2), tile=0, overlap=0)
+        as_floats, _ = engine.upscale(torch.stack([pixels.float() / 255] * 2), tile=0, overlap=0)
+        assert torch.equal(as_bytes, as_floats)
+    deep = input_pixels(np.full((64, 64, 3), 65535, dtype=np.uint16))
+    assert deep.dtype == torch.float32 and deep.max().item() == 1.0
 
 
 def test_untagged_streams_are_read_as_players_read_them():

@@ -69,6 +69,11 @@ def keep_compiled_kernels() -> None:
     os.environ.setdefault("TORCHINDUCTOR_CACHE_DIR", str(base / "vsr-cli" / "inductor"))
 
 
+def unit_range(pixels: Tensor) -> Tensor:
+    """uint8 frames -> float32 in [0, 1]; float frames are already there."""
+    return pixels.float() / 255 if pixels.dtype == torch.uint8 else pixels
+
+
 class Engine:
     """The model on its device, and how to feed it one chunk."""
 
@@ -117,7 +122,8 @@ class Engine:
 
     @torch.inference_mode()
     def upscale(self, lq: Tensor, tile: int, overlap: int) -> tuple[Tensor, int]:
-        """(t, 3, h, w) in [0, 1] -> ((t, 3, 4h, 4w) on the device, the tile size that fit)."""
+        """(t, 3, h, w) float in [0, 1], or uint8 (a quarter of the bytes to the device,
+        converted there) -> ((t, 3, 4h, 4w) float on the device, the tile size that fit)."""
         while True:
             try:
                 return self._upscale(lq, tile, overlap), tile
@@ -138,6 +144,9 @@ class Engine:
 
     def _upscale(self, lq: Tensor, tile: int, overlap: int) -> Tensor:
         t, _, h, w = lq.shape
+        if self.device.type == "cuda":
+            lq = lq.pin_memory()  # so the copy below overlaps with work already queued
+        lq = unit_range(lq.to(self.device, non_blocking=True))
         # Frames under 64 px are padded (edge pixels repeated) and cropped back.
         pad_h, pad_w = max(0, MIN_TILE - h), max(0, MIN_TILE - w)
         if pad_h or pad_w:
@@ -149,9 +158,6 @@ class Engine:
         # All tiles get one shape (grown into more context), so that they batch and compile once.
         rows = split(hp, tile, overlap, MIN_TILE, PATCH, uniform=True)
         cols = split(wp, tile, overlap, MIN_TILE, PATCH, uniform=True)
-        if self.device.type == "cuda":
-            lq = lq.pin_memory()  # so the copy below overlaps with work already queued
-        lq = lq.to(self.device, non_blocking=True)
         if len(rows) == len(cols) == 1:
             out = self.model(lq[None])[0]
         else:

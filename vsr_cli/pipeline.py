@@ -510,9 +510,12 @@ def _items(pipe: _Pipe) -> Iterator[object]:
 
 
 def input_pixels(rgb: np.ndarray) -> Tensor:
-    """(h, w, 3) uint8/uint16 as decoded -> (3, h, w) float32 in [0, 1], the model's input."""
-    peak = np.iinfo(rgb.dtype).max
-    return torch.from_numpy(rgb.astype(np.float32)).permute(2, 0, 1) / peak
+    """(h, w, 3) as decoded -> (3, h, w), the engine's input: 8-bit frames stay uint8
+    (the engine converts them on the device, from a quarter of the bytes), deeper ones
+    become float32 in [0, 1]."""
+    if rgb.dtype == np.uint8:
+        return torch.from_numpy(rgb).permute(2, 0, 1)
+    return torch.from_numpy(rgb.astype(np.float32)).permute(2, 0, 1) / np.iinfo(rgb.dtype).max
 
 
 def output_pixels(frame: Tensor, scale: int, peak: int, size: tuple[int, int]) -> np.ndarray:

@@ -14,7 +14,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from vsr_cli.engine import Engine, free_memory
+from vsr_cli.engine import Engine, free_memory, unit_range
 from vsr_cli.plan import ChunkPlan, auto_sizes, default_fade
 from vsr_cli.stitch import ChunkStitcher
 
@@ -109,11 +109,12 @@ def upscale_frames(
     before_chunk: Callable[[], None] = lambda: None,
     scene_cuts: bool = False,
 ) -> Iterator[tuple[Tensor, Tag] | object]:
-    """Low-res frames ``((3, h, w) in [0, 1], tag)`` in, ``((3, 4h, 4w) on the device, tag)``
-    out, in order. Anything that is not such a pair (a packet of another stream) is handed
-    back as soon as it arrives. ``before_chunk`` may raise to stop before the next chunk.
-    With ``scene_cuts``, each scene is run as if the video began and ended there: chunks
-    start at the cut and the recurrence never carries one scene's features into another.
+    """Low-res frames ``((3, h, w) uint8 or float in [0, 1], tag)`` in, ``((3, 4h, 4w) on
+    the device, tag)`` out, in order. Anything that is not such a pair (a packet of another
+    stream) is handed back as soon as it arrives. ``before_chunk`` may raise to stop before
+    the next chunk. With ``scene_cuts``, each scene is run as if the video began and ended
+    there: chunks start at the cut and the recurrence never carries one scene's features
+    into another.
     """
     plan = ChunkPlan(chunk, chunk_overlap, default_fade(chunk_overlap))
     runner = _Runner(engine, tile, tile_overlap, plan, before_chunk)
@@ -146,8 +147,9 @@ class CutDetector:
         self._recent: list[float] = []
 
     def is_cut(self, pixels: Tensor) -> bool:
-        """Whether ``pixels`` (the next frame, (3, h, w) in [0, 1]) begins a new scene."""
-        thumb = F.adaptive_avg_pool2d(pixels[None].float(), (18, 32))[0]
+        """Whether ``pixels`` (the next frame, (3, h, w) as the engine takes it) begins a
+        new scene."""
+        thumb = F.adaptive_avg_pool2d(unit_range(pixels)[None].float(), (18, 32))[0]
         previous, self._previous = self._previous, thumb
         if previous is None:
             return False
