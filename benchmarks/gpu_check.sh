@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Everything a GPU session records, in one run of under 8 minutes on an H100/H200:
-# the reference vectors on the GPU, the attention backend and op count, model-only
+# the reference vectors on the GPU, each attention backend on the model's own call, the
+# backend the model picks and its op count, model-only
 # and end-to-end fps at 320x180 -> 1280x720 in fp16 and fp32, share of peak, peak
 # memory, fp16 vs fp32 PSNR, --tile-batch 1 vs 4, 1080p with automatic sizes, and
 # compiled vs eager. Runs unchanged on any CUDA machine with the package importable:
@@ -32,6 +33,8 @@ $PY -c "import torch, av; print('torch', torch.__version__, 'CUDA', torch.versio
 nproc
 
 step "reference vectors on the GPU" $PY benchmarks/golden_check.py --device cuda
+step "each SDPA backend on the model's strided q/k/v and shared bias, fp16, 320x180" \
+    $PY benchmarks/attention_backends.py --device cuda --precision fp16
 step "attention backend, ops per frame" \
     $PY benchmarks/op_count.py --device cuda --precision fp16 --frames 4 --require-fused
 for precision in fp16 fp32; do
