@@ -4,7 +4,8 @@
 # backend the model picks and its op count, model-only
 # and end-to-end fps at 320x180 -> 1280x720 in fp16 and fp32, share of peak, peak
 # memory, fp16 vs fp32 PSNR, --tile-batch 1 vs 4, 1080p with automatic sizes, and
-# compiled vs eager. Runs unchanged on any CUDA machine with the package importable:
+# compiled vs eager, with and without CUDA graphs. Runs unchanged on any CUDA machine
+# with the package importable:
 #     bash benchmarks/gpu_check.sh 2>&1 | tee gpu_check.log
 # Each step has its own time limit (STEP_TIMEOUT, seconds), so one slow or failing
 # step costs its own figures only; the exit code counts the steps that failed.
@@ -59,6 +60,9 @@ write_synthetic_clip(Path(sys.argv[1]), 3, 1920, 1080)' \$tmp/in.mkv \$tmp/w.saf
     rm -rf \$tmp"
 step "compiled vs eager, fp16" \
     $PY "${VSR[@]}" bench --size 320x180 --frames 12 --repeats 2 --device cuda --precision fp16 --compile
+step "compiled with CUDA graphs vs eager, fp16 (experimental)" \
+    $PY "${VSR[@]}" bench --size 320x180 --frames 12 --repeats 2 --device cuda --precision fp16 \
+    --cuda-graphs
 
 printf '\n== %d step(s) failed\n' "$failures"
 exit "$failures"

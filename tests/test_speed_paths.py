@@ -90,6 +90,7 @@ def test_bench_prints_machine_readable_figures(golden_checkpoint, user_cache):
             str(golden_checkpoint),
             "--pipeline",
             "--compile",
+            "--cuda-graphs",  # on a CPU: compiled as with graphs, steps' outputs copied
             "--json",
         ],
         capture_output=True,
@@ -100,6 +101,7 @@ def test_bench_prints_machine_readable_figures(golden_checkpoint, user_cache):
     assert result.returncode == 0, result.stderr
     figures = json.loads(result.stdout)
     assert figures["device"] == "cpu" and figures["precision"] == "fp32" and figures["compiled"]
+    assert figures["cuda_graphs"]
     assert figures["fps"] > 0 and figures["tflops"] > 0 and figures["end_to_end_fps"] > 0
     assert abs(figures["fps"] * figures["ms_per_frame"] - 1000) < 1e-6
     # The compiled run is measured against eager in the same run, and the break-even follows.

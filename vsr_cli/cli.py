@@ -582,6 +582,13 @@ def bench_command(
     compile: Annotated[
         bool, typer.Option("--compile", help="Time torch.compile too, against eager, same run.")
     ] = False,
+    cuda_graphs: Annotated[
+        bool,
+        typer.Option(
+            "--cuda-graphs",
+            help="Like --compile, with each step replayed as a CUDA graph (experimental).",
+        ),
+    ] = False,
     tile: Annotated[
         int, typer.Option(callback=_tile_size, help="Tile size in low-res px; 0: whole frame.")
     ] = 0,
@@ -617,6 +624,7 @@ def bench_command(
             tile_batch,
             tile_overlap,
             QuietReporter(stderr).warn,
+            cuda_graphs,
         )
     if json_output:
         print(json.dumps(asdict(r) | {"fps": r.fps}))

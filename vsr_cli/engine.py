@@ -85,6 +85,7 @@ class Engine:
         warn: Callable[[str], None],
         compile: bool = False,
         tile_batch: int = 1,
+        cuda_graphs: bool = False,
     ) -> None:
         self.weights = model.eval().to(device)  # as loaded: what the fingerprint names
         self.model = for_precision(self.weights, precision)  # what runs
@@ -97,12 +98,17 @@ class Engine:
             # fp32 matrix products may use TF32, as cuDNN's convolutions already do.
             torch.backends.cudnn.benchmark = True
             torch.backends.cuda.matmul.allow_tf32 = True
-        if compile:
+        if compile or cuda_graphs:
             # The per-frame step is where the time goes; compiled in place so the module
             # names (and state dict) stay the checkpoint's. Each new tile shape compiles anew.
+            # With CUDA graphs (experimental, ``vsr bench --cuda-graphs`` until a GPU has
+            # measured it) each step replays one captured graph per tile shape; its output
+            # lives in the graph's buffers, so the recurrence keeps a copy.
             keep_compiled_kernels()
+            mode = "reduce-overhead" if cuda_graphs else None
             for step in self.model.patch_align.values():
-                step.compile(dynamic=False)
+                step.compile(dynamic=False, mode=mode)
+            self.model.copy_step_outputs = cuda_graphs
 
     @functools.cached_property
     def fingerprint(self) -> str:

@@ -172,6 +172,8 @@ class PSRTRecurrent(nn.Module):
         self.upconv2 = nn.Conv2d(mid_channels, 4 * HR_WIDTH, 3, padding=1)
         self.conv_hr = nn.Conv2d(HR_WIDTH, HR_WIDTH, 3, padding=1)
         self.conv_last = nn.Conv2d(HR_WIDTH, 3, 3, padding=1)
+        # Set when steps replay CUDA graphs, whose outputs the next replay overwrites.
+        self.copy_step_outputs = False
 
     @classmethod
     def from_state_dict(cls, state_dict: Mapping[str, Tensor]) -> PSRTRecurrent:
@@ -249,6 +251,8 @@ class PSRTRecurrent(nn.Module):
                     aligned2 = torch.zeros_like(aligned)
                 cond = (aligned, cur, aligned2)
             out[j] = step(stack_frames(cond))
+            if self.copy_step_outputs:
+                out[j] = out[j].clone()
             visited.append(j)
         return [out[j] for j in range(len(feats))]
 
