@@ -33,7 +33,7 @@ import torch
 import torch.nn.functional as F
 
 from vsr_cli.bench import write_synthetic_clip
-from vsr_cli.engine import Engine
+from vsr_cli.engine import Engine, unit_range
 from vsr_cli.models.psrt import SCALE, PSRTRecurrent
 from vsr_cli.pipeline import UpscaleOptions, input_pixels, output_pixels, upscale_video
 from vsr_cli.plan import ChunkPlan
@@ -133,7 +133,9 @@ def stages(args: argparse.Namespace) -> None:
         decode = (time.perf_counter() - start) / len(frames)
         rgbs, to_rgb = [], 0.0
         for f in frames:  # a stand-in for the model's output, one frame at a time
-            hr = F.interpolate(input_pixels(f.rgb)[None], scale_factor=SCALE, mode="bilinear")[0]
+            hr = F.interpolate(
+                unit_range(input_pixels(f.rgb))[None], scale_factor=SCALE, mode="bilinear"
+            )[0]
             start = time.perf_counter()
             rgbs.append(output_pixels(hr, SCALE, 255, size))
             to_rgb += (time.perf_counter() - start) / len(frames)

@@ -71,7 +71,17 @@ def keep_compiled_kernels() -> None:
 
 def unit_range(pixels: Tensor) -> Tensor:
     """uint8 frames -> float32 in [0, 1]; float frames are already there."""
-    return pixels.float() / 255 if pixels.dtype == torch.uint8 else pixels
+    if pixels.dtype != torch.uint8:
+        return pixels
+    return pixels.float() / _byte_peak(pixels.device)
+
+
+@functools.lru_cache(maxsize=16)
+def _byte_peak(device: torch.device) -> Tensor:
+    """255 as a tensor on ``device``: CUDA divides by a Python number as a multiply by its
+    rounded reciprocal (1 ulp off for half the byte values), by a tensor exactly, as the
+    host does."""
+    return torch.tensor(255.0, device=device)
 
 
 class Engine:

@@ -18,6 +18,7 @@ import torch
 from torch import nn
 
 from vsr_cli.models.psrt import PSRTRecurrent
+from vsr_cli.models.swin import BlockStack, WindowAttention
 
 Precision = Literal["fp32", "fp16", "bf16"]
 PRECISIONS: tuple[str, ...] = ("auto", "fp32", "fp16", "bf16")
@@ -42,4 +43,6 @@ def for_precision(model: PSRTRecurrent, precision: Precision) -> PSRTRecurrent:
     for module in half.modules():
         if isinstance(module, (nn.Linear, nn.Conv2d)) and module not in flow_modules:
             module.to(_HALF[precision])
+        if isinstance(module, (WindowAttention, BlockStack)):
+            module.clear_caches()  # the float32 copies' plans and masks: dead weight
     return half

@@ -24,6 +24,7 @@ from vsr_cli.models.windows import Grid, WindowLayout, gather_for, layout_for, s
 Triple = tuple[int, int, int]
 
 SHIFT_MASK_VALUE = -100.0  # the authors' value; -inf would change the function
+PLANS_KEPT = 8  # grids (tile shape x tiles per pass) a block stack keeps its plans for
 
 
 def relative_position_index(window: Triple) -> Tensor:
@@ -96,9 +97,9 @@ class WindowAttention(nn.Module):
         self.proj = nn.Linear(dim, dim)
         self._biases: dict[tuple, Tensor] = {}
         self._padded: dict[tuple, tuple[Tensor, Tensor, Tensor]] = {}
-        self.register_load_state_dict_post_hook(lambda module, _: module._clear_caches())
+        self.register_load_state_dict_post_hook(lambda module, _: module.clear_caches())
 
-    def _clear_caches(self) -> None:
+    def clear_caches(self) -> None:
         self._biases.clear()
         self._padded.clear()
 
@@ -197,13 +198,18 @@ class BlockStack(nn.Module):
         super().__init__()
         self.blocks = nn.ModuleList(blocks)
         self._plans: dict[tuple, StackPlan] = {}
-        self.register_load_state_dict_post_hook(lambda module, _: module._plans.clear())
+        self.register_load_state_dict_post_hook(lambda module, _: module.clear_caches())
+
+    def clear_caches(self) -> None:
+        self._plans.clear()
 
     def plan(self, grid: Grid, device: torch.device) -> StackPlan:
         """What ``forward`` needs on ``grid``, built on first use: ``StepTransformer.prepare``
         builds it before a compiled step runs, which then only reads it."""
         key = (grid, device, self.blocks[0].attn.qkv.weight.dtype)
         if key not in self._plans:
+            if len(self._plans) >= PLANS_KEPT:  # a batch of videos of many sizes
+                self._plans.clear()
             size: Triple = grid[1:]  # type: ignore[assignment]
             steps = []
             layout: WindowLayout | None = None
@@ -278,7 +284,8 @@ class StepTransformer(nn.Module):
         self._input_conv = {3: "conv_first", 64: "conv_first_feat"}.get(embed_dim)
 
     def prepare(self, n: int, height: int, width: int, device: torch.device) -> None:
-        """Builds the window layouts for steps on (n, 3, c, height, width) features.
+        """Builds the block stacks' plans (window layouts, gathers, attention weights,
+        masks) for steps on (n, 3, c, height, width) features.
 
         Run eagerly before a compiled step: traced, building them would split the
         compiled graph (and rebuild them at every call).

@@ -145,6 +145,7 @@ _LAYOUTS: dict[tuple, WindowLayout] = {}
 _GATHERS: dict[tuple, Tensor] = {}
 _SIGNS: dict[tuple, Tensor] = {}
 _CACHE_LIMIT = 64  # entries; a video has a few tile shapes, a batch of videos a few more
+# (plans of the block stacks hold on to theirs: swin.PLANS_KEPT bounds those)
 
 
 def _cached(cache: dict[tuple, object], key: tuple, make: Callable[[], T]) -> T:
