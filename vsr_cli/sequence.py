@@ -149,7 +149,7 @@ class CutDetector:
     def is_cut(self, pixels: Tensor) -> bool:
         """Whether ``pixels`` (the next frame, (3, h, w) as the engine takes it) begins a
         new scene."""
-        thumb = F.adaptive_avg_pool2d(unit_range(pixels)[None].float(), (18, 32))[0]
+        thumb = F.adaptive_avg_pool2d(unit_range(pixels)[None], (18, 32))[0]
         previous, self._previous = self._previous, thumb
         if previous is None:
             return False

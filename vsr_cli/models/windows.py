@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor
 
 Triple = tuple[int, int, int]
@@ -89,43 +90,50 @@ def build_layout(grid: Grid, window: Triple, shift: Triple, device: torch.device
     by_window = [torch.stack(w, 1).flatten(0, 1) for w in (interior, edge) if w]
     source = torch.cat(by_window).flatten()  # windows n-major within each kind
 
-    position = torch.stack(torch.unravel_index(source, (n, *padded)), 1)[:, 1:]
-    inside = (position < torch.tensor(size)).all(1)
+    inside = _on_padded_grid(torch.ones(n, *size), (n, *padded))[source]  # type: ignore[arg-type]
     return WindowLayout(
         padded=(n, *padded),
         window_tokens=wt * wh * ww,
         source=source.to(device),
-        valid=None if bool(inside.all()) else inside.float()[:, None].to(device),
+        valid=None if bool(inside.all()) else inside[:, None].to(device),
         first_edge=n * len(interior),
         sides=torch.stack(sides, 1).flatten(0, 1).to(device) if sides else None,
     )
 
 
+def _on_padded_grid(values: Tensor, padded: Grid) -> Tensor:
+    """(n, t, h, w) values -> flat over the ``padded`` grid, 0 on the padding."""
+    pads = [0, 0, 0, 0, 0, 0]
+    for axis in range(3):
+        pads[5 - 2 * axis] = padded[axis + 1] - values.shape[axis + 1]
+    return F.pad(values, pads).flatten()
+
+
+def _row_of(layout: WindowLayout) -> Tensor:
+    """(padded tokens,) the row of ``layout`` that holds each token of the padded grid."""
+    row_of = torch.empty_like(layout.source)
+    row_of[layout.source] = torch.arange(layout.source.numel(), device=layout.source.device)
+    return row_of
+
+
 def frame_to_layout(layout: WindowLayout, size: Triple) -> Tensor:
     """Row index into an unpadded (n, t, h, w) grid for each row of ``layout``; padding
     rows take token 0 (their values never reach a real token: see ``valid``)."""
-    n, *padded = layout.padded
-    position = torch.stack(torch.unravel_index(layout.source, (n, *padded)), 1)
-    inside = (position[:, 1:] < torch.tensor(size, device=position.device)).all(1)
-    index = ((position[:, 0] * size[0] + position[:, 1]) * size[1] + position[:, 2]) * size[
-        2
-    ] + position[:, 3]
-    return torch.where(inside, index, 0)
+    frame = torch.arange(
+        layout.padded[0] * size[0] * size[1] * size[2], device=layout.source.device
+    )
+    return _on_padded_grid(frame.view(layout.padded[0], *size), layout.padded)[layout.source]
 
 
 def layout_to_layout(old: WindowLayout, new: WindowLayout) -> Tensor:
     """Row index into ``old`` for each row of ``new`` (the same padded grid)."""
-    row_of = torch.empty_like(old.source)
-    row_of[old.source] = torch.arange(old.source.numel(), device=old.source.device)
-    return row_of[new.source]
+    return _row_of(old)[new.source]
 
 
 def layout_to_frame(layout: WindowLayout, size: Triple) -> Tensor:
     """Row index into ``layout`` for each token of the unpadded (n, t, h, w) grid."""
-    n, *padded = layout.padded
-    row_of = torch.empty_like(layout.source)
-    row_of[layout.source] = torch.arange(layout.source.numel(), device=layout.source.device)
-    return row_of.view(n, *padded)[:, : size[0], : size[1], : size[2]].flatten()
+    rows = _row_of(layout).view(layout.padded)
+    return rows[:, : size[0], : size[1], : size[2]].flatten()
 
 
 def _sign_channels(
