@@ -137,7 +137,7 @@ def test_padding_the_head_dim_keeps_the_function(golden_model, golden_io, precis
     """On CUDA q, k, v come out of the projection padded to a multiple of 8 channels per
     head (fused attention kernels need it): forced here on the CPU, the whole network must
     compute the same as unpadded."""
-    from vsr_cli.models.swin import WindowAttention
+    from vsr_cli.models.swin import BlockStack, WindowAttention
 
     lq = golden_io["input_u8"].float() / 255
     attention = [m for m in golden_model.modules() if isinstance(m, WindowAttention)]
@@ -147,3 +147,7 @@ def test_padding_the_head_dim_keeps_the_function(golden_model, golden_io, precis
         module.head_multiple = 8
     padded = run(golden_model, lq, precision)
     assert (padded - plain).abs().max().item() < tolerance
+    if precision == "fp32":  # the same model ran twice (half runs copy it afresh each time)
+        stacks = [m for m in golden_model.modules() if isinstance(m, BlockStack)]
+        multiples = {key[-1] for stack in stacks for key in stack._plans}
+        assert multiples == {None, 8}  # the second run had plans of its own, not the first's

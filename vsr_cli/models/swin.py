@@ -86,7 +86,6 @@ class WindowAttention(nn.Module):
 
     def __init__(self, dim: int, window: Triple, num_heads: int) -> None:
         super().__init__()
-        self.window = window
         self.num_heads = num_heads
         self.head_dim = dim // num_heads
         self.head_multiple: int | None = None  # None: 8 on CUDA, 1 elsewhere
@@ -206,7 +205,8 @@ class BlockStack(nn.Module):
     def plan(self, grid: Grid, device: torch.device) -> StackPlan:
         """What ``forward`` needs on ``grid``, built on first use: ``StepTransformer.prepare``
         builds it before a compiled step runs, which then only reads it."""
-        key = (grid, device, self.blocks[0].attn.qkv.weight.dtype)
+        attention = self.blocks[0].attn
+        key = (grid, device, attention.qkv.weight.dtype, attention.head_multiple)
         if key not in self._plans:
             if len(self._plans) >= PLANS_KEPT:  # a batch of videos of many sizes
                 self._plans.clear()
