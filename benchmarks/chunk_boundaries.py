@@ -60,7 +60,7 @@ def _upscale(engine: Engine, frames: list[np.ndarray], chunk: int, overlap: int,
     items = ((input_pixels(f), i) for i, f in enumerate(frames))
     out = {}
     for sr, index in upscale_frames(items, engine, tile, 16, chunk, overlap):
-        out[index] = output_pixels(sr, SCALE, 255, (w * SCALE, h * SCALE))
+        out[index] = output_pixels(sr, 255, (w * SCALE, h * SCALE))
     return [out[i] for i in range(len(frames))]
 
 

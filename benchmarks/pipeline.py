@@ -137,7 +137,7 @@ def stages(args: argparse.Namespace) -> None:
                 unit_range(input_pixels(f.rgb))[None], scale_factor=SCALE, mode="bilinear"
             )[0]
             start = time.perf_counter()
-            rgbs.append(output_pixels(hr, SCALE, 255, size))
+            rgbs.append(output_pixels(hr, 255, size))
             to_rgb += (time.perf_counter() - start) / len(frames)
         settings = EncodeSettings(codec=args.codec)
         with (

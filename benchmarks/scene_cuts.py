@@ -46,7 +46,7 @@ def _upscale(engine: Engine, frames: list[np.ndarray], cuts: bool, chunk: int) -
     h, w = frames[0].shape[:2]
     items = ((input_pixels(f), i) for i, f in enumerate(frames))
     out = {
-        i: output_pixels(sr, SCALE, 255, (w * SCALE, h * SCALE))
+        i: output_pixels(sr, 255, (w * SCALE, h * SCALE))
         for sr, i in upscale_frames(items, engine, 0, 16, chunk, 4, scene_cuts=cuts)
     }
     return [out[i] for i in range(len(frames))]

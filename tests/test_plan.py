@@ -60,3 +60,7 @@ def test_auto_sizes_prefer_context_and_shrink_to_fit():
     canvas = (chunk + 8) * 1920 * 1080 * 396
     assert canvas < 22 * gib - (tile + 32) ** 2 * 16 * 1024
     assert auto_sizes(1920, 1080, gib // 4, 16, 4) == (64, 8)  # the floor
+    # x2 output holds its full frames at x2 (tiles are resized as they come): a quarter
+    # of those bytes, so the same card runs bigger tiles (more context) at 1080p -> 4K.
+    assert (tile, chunk) == (256, 12)
+    assert auto_sizes(1920, 1080, 22 * gib, 16, 4, scale=2) == (512, 8)

@@ -137,12 +137,15 @@ class Engine:
         return clone
 
     @torch.inference_mode()
-    def upscale(self, lq: Tensor, tile: int, overlap: int) -> tuple[Tensor, int]:
+    def upscale(
+        self, lq: Tensor, tile: int, overlap: int, scale: int = SCALE
+    ) -> tuple[Tensor, int]:
         """(t, 3, h, w) float in [0, 1], or uint8 (a quarter of the bytes to the device,
-        converted there) -> ((t, 3, 4h, 4w) float on the device, the tile size that fit)."""
+        converted there) -> ((t, 3, scale*h, scale*w) float on the device, the tile size
+        that fit)."""
         while True:
             try:
-                return self._upscale(lq, tile, overlap), tile
+                return self._upscale(lq, tile, overlap, scale), tile
             except torch.OutOfMemoryError:
                 if self.device.type == "cuda":
                     torch.cuda.empty_cache()
@@ -158,7 +161,7 @@ class Engine:
                 self._warn(f"out of memory with tiles of {current} px; retrying with {smaller} px")
                 tile = smaller
 
-    def _upscale(self, lq: Tensor, tile: int, overlap: int) -> Tensor:
+    def _upscale(self, lq: Tensor, tile: int, overlap: int, scale: int) -> Tensor:
         t, _, h, w = lq.shape
         if self.device.type == "cuda":
             lq = lq.pin_memory()  # so the copy below overlaps with work already queued
@@ -175,15 +178,27 @@ class Engine:
         rows = split(hp, tile, overlap, MIN_TILE, PATCH, uniform=True)
         cols = split(wp, tile, overlap, MIN_TILE, PATCH, uniform=True)
         if len(rows) == len(cols) == 1:
-            out = self.model(lq[None])[0]
-        else:
-            canvas = TileCanvas(t, hp, wp, SCALE, default_fade(overlap), self.device)
-            tiles = list(itertools.product(rows, cols))
-            for first in range(0, len(tiles), self.tile_batch):
-                batch = tiles[first : first + self.tile_batch]
-                crops = [lq[:, :, r.start : r.stop, c.start : c.stop] for r, c in batch]
-                parts = self.model(torch.stack(crops))
-                for (r, c), part in zip(batch, parts):
-                    canvas.add(r, c, part)
-            out = canvas.pixels
-        return out[..., : h * SCALE, : w * SCALE]
+            return to_scale(self.model(lq[None])[0][..., : h * SCALE, : w * SCALE], scale)
+        # Tiles are resized as they come, so no frame is ever held whole at x4 when the
+        # output is x2 or x3: the canvas, the chunk stitcher and the copies to the host
+        # all hold frames at the output scale.
+        canvas = TileCanvas(t, hp, wp, scale, default_fade(overlap), self.device)
+        tiles = list(itertools.product(rows, cols))
+        for first in range(0, len(tiles), self.tile_batch):
+            batch = tiles[first : first + self.tile_batch]
+            crops = [lq[:, :, r.start : r.stop, c.start : c.stop] for r, c in batch]
+            parts = self.model(torch.stack(crops))
+            for (r, c), part in zip(batch, parts):
+                canvas.add(r, c, to_scale(part, scale))
+        return canvas.pixels[..., : h * scale, : w * scale]
+
+
+def to_scale(frames: Tensor, scale: int) -> Tensor:
+    """(t, 3, 4h, 4w) model output -> (t, 3, scale*h, scale*w): bicubic with antialiasing
+    (a plain bicubic shrink aliases fine detail), all frames in one call."""
+    if scale == SCALE:
+        return frames
+    h, w = frames.shape[-2] // SCALE, frames.shape[-1] // SCALE
+    return F.interpolate(
+        frames, size=(h * scale, w * scale), mode="bicubic", antialias=True, align_corners=False
+    )

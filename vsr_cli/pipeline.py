@@ -37,7 +37,6 @@ from vsr_cli.job import (
     start_job,
 )
 from vsr_cli.job import share as job_share
-from vsr_cli.models.psrt import SCALE
 from vsr_cli.progress import Reporter
 from vsr_cli.sequence import pick_sizes, upscale_frames
 from vsr_cli.video.join import join_pieces
@@ -200,6 +199,7 @@ def upscale_video(
             options.chunk,
             options.tile_overlap,
             options.chunk_overlap,
+            options.scale,
         )
         job = None
         if isinstance(source, Path) and isinstance(target, Path):
@@ -426,7 +426,7 @@ def _run(
     frame_bytes = writer.size[0] * writer.size[1] * 3 * (1 if peak == 255 else 4)
     room = max(QUEUE_FRAMES, chunk + 2 * options.chunk_overlap)
     encoded = _Pipe(stop, max(2, min(room, FINISHED_BYTES // frame_bytes)))
-    to_host = functools.partial(HostFrame, scale=options.scale, peak=peak, size=writer.size)
+    to_host = functools.partial(HostFrame, peak=peak, size=writer.size)
 
     def decode() -> None:
         for item in media:
@@ -469,6 +469,7 @@ def _run(
             options.chunk_overlap,
             before_chunk=check_cancel,
             scene_cuts=options.scene_cuts,
+            scale=options.scale,
         ):
             if isinstance(item, tuple):
                 frame, meta = item
@@ -518,10 +519,10 @@ def input_pixels(rgb: np.ndarray) -> Tensor:
     return torch.from_numpy(rgb.astype(np.float32)).permute(2, 0, 1) / np.iinfo(rgb.dtype).max
 
 
-def output_pixels(frame: Tensor, scale: int, peak: int, size: tuple[int, int]) -> np.ndarray:
-    """(3, 4h, 4w) float -> (height, width, 3) uint8/uint16 on the host, resized to ``scale``
-    and cropped to the encoder's ``size`` (width, height)."""
-    return HostFrame(frame, scale, peak, size).array()
+def output_pixels(frame: Tensor, peak: int, size: tuple[int, int]) -> np.ndarray:
+    """(3, H, W) float -> (height, width, 3) uint8/uint16 on the host, cropped to the
+    encoder's ``size`` (width, height)."""
+    return HostFrame(frame, peak, size).array()
 
 
 class HostFrame:
@@ -532,16 +533,7 @@ class HostFrame:
     chunk at once, and only the encoder's thread waits, for this frame alone.
     """
 
-    def __init__(self, frame: Tensor, scale: int, peak: int, size: tuple[int, int]) -> None:
-        if scale != SCALE:
-            h, w = frame.shape[-2] // SCALE, frame.shape[-1] // SCALE
-            frame = F.interpolate(
-                frame[None],
-                size=(h * scale, w * scale),
-                mode="bicubic",
-                antialias=True,
-                align_corners=False,
-            )[0]
+    def __init__(self, frame: Tensor, peak: int, size: tuple[int, int]) -> None:
         values = (frame[:, : size[1], : size[0]].clamp(0, 1) * peak).round().permute(1, 2, 0)
         self.peak = peak
         values = values.to(torch.uint8 if peak == 255 else torch.int32)

@@ -148,14 +148,24 @@ def default_fade(overlap: int) -> int:
 # inside one step (qkv, attention, MLP); rounded up. Not yet measured on a GPU.
 BYTES_PER_PIXEL_FRAME = 3200
 BYTES_PER_PIXEL_STEP = 16 * 1024
-# Per low-res pixel of the whole frame, per frame of the chunk, whatever the tile: the
-# float32 input, the tile canvas and the stitched output (two float32 RGB frames at x4).
-# At 1080p that is 0.8 GB a frame: tiles shrink the model's share, not this one.
-BYTES_PER_FRAME_PIXEL = 3 * 4 + 2 * 3 * 16 * 4
+
+
+def bytes_per_frame_pixel(scale: int) -> int:
+    """Per low-res pixel of the whole frame, per frame of the chunk, whatever the tile: the
+    float32 input, the tile canvas and the stitched output (two float32 RGB frames at the
+    output scale). At 1080p x4 that is 0.8 GB a frame: tiles shrink the model's share,
+    not this one; x2 holds a quarter of it (tiles are resized as they come)."""
+    return 3 * 4 + 2 * 3 * scale * scale * 4
 
 
 def auto_sizes(
-    width: int, height: int, budget: int, overlap: int, chunk_overlap: int, max_chunk: int = 60
+    width: int,
+    height: int,
+    budget: int,
+    overlap: int,
+    chunk_overlap: int,
+    scale: int = 4,
+    max_chunk: int = 60,
 ) -> tuple[int, int]:
     """(tile, chunk) that fit ``budget`` bytes: the whole frame and long chunks when they fit,
     since more context is better; smaller tiles first, then shorter chunks, when not."""
@@ -166,7 +176,7 @@ def auto_sizes(
         th = height if not tile else min(height, tile + 2 * overlap)
         pixels = max(tw, MIN_TILE) * max(th, MIN_TILE)
         spare = budget - pixels * BYTES_PER_PIXEL_STEP
-        per_frame = pixels * BYTES_PER_PIXEL_FRAME + width * height * BYTES_PER_FRAME_PIXEL
+        per_frame = pixels * BYTES_PER_PIXEL_FRAME + width * height * bytes_per_frame_pixel(scale)
         frames = spare // per_frame - 2 * chunk_overlap
         if frames >= 8:
             return tile, int(min(frames, max_chunk))

@@ -15,6 +15,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from vsr_cli.engine import Engine, free_memory, unit_range
+from vsr_cli.models.psrt import SCALE
 from vsr_cli.plan import ChunkPlan, auto_sizes, default_fade
 from vsr_cli.stitch import ChunkStitcher
 
@@ -29,13 +30,13 @@ def pick_sizes(
     chunk: int | None,
     tile_overlap: int,
     chunk_overlap: int,
+    scale: int = SCALE,
 ) -> tuple[int, int]:
     """(tile, chunk): the ones given, the rest sized from the device's free memory."""
     if tile is not None and chunk is not None:
         return tile, chunk
-    auto_tile, auto_chunk = auto_sizes(
-        width, height, free_memory(engine.device) // engine.tile_batch, tile_overlap, chunk_overlap
-    )
+    budget = free_memory(engine.device) // engine.tile_batch
+    auto_tile, auto_chunk = auto_sizes(width, height, budget, tile_overlap, chunk_overlap, scale)
     return (auto_tile if tile is None else tile), (auto_chunk if chunk is None else chunk)
 
 
@@ -89,13 +90,14 @@ class _Runner:
         tile_overlap: int,
         plan: ChunkPlan,
         before_chunk: Callable[[], None],
+        scale: int,
     ) -> None:
         self.engine, self.tile, self.tile_overlap, self.plan = engine, tile, tile_overlap, plan
-        self.before_chunk = before_chunk
+        self.before_chunk, self.scale = before_chunk, scale
 
     def upscale(self, lq: Tensor) -> Tensor:
         self.before_chunk()
-        out, self.tile = self.engine.upscale(lq, self.tile, self.tile_overlap)
+        out, self.tile = self.engine.upscale(lq, self.tile, self.tile_overlap, self.scale)
         return out
 
 
@@ -108,16 +110,17 @@ def upscale_frames(
     chunk_overlap: int,
     before_chunk: Callable[[], None] = lambda: None,
     scene_cuts: bool = False,
+    scale: int = SCALE,
 ) -> Iterator[tuple[Tensor, Tag] | object]:
-    """Low-res frames ``((3, h, w) uint8 or float in [0, 1], tag)`` in, ``((3, 4h, 4w) on
-    the device, tag)`` out, in order. Anything that is not such a pair (a packet of another
-    stream) is handed back as soon as it arrives. ``before_chunk`` may raise to stop before
-    the next chunk. With ``scene_cuts``, each scene is run as if the video began and ended
-    there: chunks start at the cut and the recurrence never carries one scene's features
-    into another.
+    """Low-res frames ``((3, h, w) uint8 or float in [0, 1], tag)`` in, ``((3, scale*h,
+    scale*w) float on the device, tag)`` out, in order. Anything that is not such a pair
+    (a packet of another stream) is handed back as soon as it arrives. ``before_chunk``
+    may raise to stop before the next chunk. With ``scene_cuts``, each scene is run as if
+    the video began and ended there: chunks start at the cut and the recurrence never
+    carries one scene's features into another.
     """
     plan = ChunkPlan(chunk, chunk_overlap, default_fade(chunk_overlap))
-    runner = _Runner(engine, tile, tile_overlap, plan, before_chunk)
+    runner = _Runner(engine, tile, tile_overlap, plan, before_chunk, scale)
     detector = CutDetector() if scene_cuts else None
     scene = _Scene(runner)
     for item in items:

@@ -132,7 +132,7 @@ def _score_clip(
         size = (truth.shape[1], truth.shape[0])
         current = {
             "truth": truth,
-            "sr": output_pixels(sr_frame, SCALE, 255, size),
+            "sr": output_pixels(sr_frame, 255, size),
             "bicubic": imresize(lr, truth.shape[0], truth.shape[1]),
         }
         for kind in ("sr", "bicubic"):
