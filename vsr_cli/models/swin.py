@@ -159,7 +159,13 @@ class WindowAttention(nn.Module):
         out = F.scaled_dot_product_attention(
             q, k, v, attn_mask=plan.bias, scale=self.head_dim**-0.5
         )
-        out = out.transpose(1, 2).reshape(x.shape[0], heads * hd)
+        width = heads * hd
+        if out.stride() == (tokens * width, hd, width, 1):
+            # The fused kernels write (windows, N, heads, hd) memory: already the (rows,
+            # heads * hd) matrix the projection takes, one view away.
+            out = out.as_strided((x.shape[0], width), (width, 1))
+        else:
+            out = out.transpose(1, 2).reshape(x.shape[0], width)
         return F.linear(out, plan.proj_weight, self.proj.bias)
 
 
