@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import math
 
 import pytest
@@ -26,6 +27,29 @@ def test_matches_authors_output_in_fp32(golden_model, golden_io):
     lq = golden_io["input_u8"].float() / 255
     out = run(golden_model, lq)
     assert out.shape == (1, 4, 3, 256, 272)
+    assert (out - golden_io["output"]).abs().max().item() <= 1e-4
+
+
+class PlainLayoutConv(torch.nn.Module):
+    """A stage convolution answering in plain NCHW memory, as a backend may."""
+
+    def __init__(self, conv: torch.nn.Conv2d) -> None:
+        super().__init__()
+        self.inner = conv
+        self.weight = conv.weight
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.inner(x).contiguous()
+
+
+def test_stage_convolutions_may_answer_in_any_memory_layout(golden_model, golden_io):
+    """A stage reads its convolution's channels-last output as token rows in place, and
+    transposes any other layout: both give the authors' output."""
+    model = copy.deepcopy(golden_model)
+    for step in model.patch_align.values():
+        for stage in step.layers:
+            stage.conv = PlainLayoutConv(stage.conv)
+    out = run(model, golden_io["input_u8"].float() / 255)
     assert (out - golden_io["output"]).abs().max().item() <= 1e-4
 
 

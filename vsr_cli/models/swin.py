@@ -251,13 +251,19 @@ class SwinStage(nn.Module):
         )
         self.conv = nn.Conv2d(dim, dim, 3, padding=1)
 
-    def forward(self, x: Tensor) -> Tensor:
-        """(n, t, h, w, c) -> (n, t, h, w, c)."""
-        n, t, h, w, c = x.shape
-        y = self.residual_group(x.view(-1, c), (n, t, h, w))
-        y = cast(y.view(n * t, h, w, c).permute(0, 3, 1, 2), self.conv.weight.dtype)
-        y = self.conv(y)  # channels-last memory in and out
-        return x + y.permute(0, 2, 3, 1).reshape(x.shape)
+    def forward(self, rows: Tensor, grid: Grid) -> Tensor:
+        """(n*t*h*w, c) tokens of an (n, t, h, w) grid in frame order -> the same."""
+        n, t, h, w = grid
+        c = rows.shape[1]
+        y = self.residual_group(rows, grid)
+        # Those rows are (n*t, h, w, c) memory: the convolution's channels-last input as is.
+        y = cast(y.as_strided((n * t, c, h, w), (h * w * c, 1, w * c, c)), self.conv.weight.dtype)
+        y = self.conv(y)
+        if y.is_contiguous(memory_format=torch.channels_last):  # as convolutions answer it
+            y = y.as_strided(rows.shape, (c, 1))
+        else:
+            y = y.permute(0, 2, 3, 1).reshape(rows.shape)
+        return rows + y
 
 
 class StepTransformer(nn.Module):
@@ -307,8 +313,13 @@ class StepTransformer(nn.Module):
             cond = conv(cast(cond.reshape(n * t, c, h, w), conv.weight.dtype))
             cond = as_float32(cond).view(n, t, -1, h, w)
         center = cond[:, t // 2]
-        x = self.patch_embed["norm"](cond.permute(0, 1, 3, 4, 2))  # (n, t, h, w, c)
+        c = center.shape[1]
+        x = self.patch_embed["norm"](cond.permute(0, 1, 3, 4, 2)).view(-1, c)  # frame order
         for stage in self.layers:
-            x = stage(x)
-        x = self.norm(x)[:, t // 2].permute(0, 3, 1, 2)
+            x = stage(x, (n, t, h, w))
+        # Only the middle frame goes on (the final norm acts per token), channels-last;
+        # x is a new tensor (storage offset 0), whose offset compiled code cannot read.
+        frame = h * w * c
+        middle = x.as_strided((n, h, w, c), (t * frame, w * c, c, 1), (t // 2) * frame)
+        x = self.norm(middle).permute(0, 3, 1, 2)
         return self.conv_after_body(cast(x, self.conv_after_body.weight.dtype)) + center
