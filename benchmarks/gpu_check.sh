@@ -3,7 +3,7 @@
 # the reference vectors on the GPU, each attention backend on the model's own call, the
 # backend the model picks and its op count, model-only
 # and end-to-end fps at 320x180 -> 1280x720 in fp16 and fp32, share of peak, peak
-# memory, fp16 vs fp32 PSNR, --tile-batch 1 vs 4, 1080p with automatic sizes, and
+# memory, fp16 vs fp32 PSNR, --tile-batch 1 vs 4, 1080p x4 and x2 with automatic sizes, and
 # compiled vs eager, with and without CUDA graphs. Runs unchanged on any CUDA machine
 # with the package importable:
 #     bash benchmarks/gpu_check.sh 2>&1 | tee gpu_check.log
@@ -48,15 +48,20 @@ step "fp16 and bf16 against fp32 (synthetic clip, random weights)" \
 step "--tile-batch 1 vs 4, 640x360, tiles of 128" \
     $PY benchmarks/tile_batch.py --device cuda --precision fp16 --size 640x360 --tile 128 \
     --frames 6 --batches 1 4
-step "1080p -> 4320p with automatic tile and chunk sizes (random weights)" bash -c "
+step "1080p -> 4320p and -> 2160p (--scale 2) with automatic tile and chunk sizes (random weights)" bash -c "
     set -e; tmp=\$(mktemp -d)
     $PY -c 'import sys; from pathlib import Path; from safetensors.torch import save_file
 from vsr_cli.bench import write_synthetic_clip; from vsr_cli.models.psrt import PSRTRecurrent
 save_file(PSRTRecurrent().state_dict(), sys.argv[2])
 write_synthetic_clip(Path(sys.argv[1]), 3, 1920, 1080)' \$tmp/in.mkv \$tmp/w.safetensors
-    $PY -m vsr_cli \$tmp/in.mkv \$tmp/out.mkv --weights \$tmp/w.safetensors --device cuda \
-        --codec ffv1 --json 2>&1 | grep -v '\"progress\"'
-    $PY -c 'from vsr_cli.cli import vsr_main; vsr_main()' info \$tmp/out.mkv
+    $PY -c 'import torch; from vsr_cli.engine import free_memory; from vsr_cli.plan import auto_sizes
+budget = free_memory(torch.device(\"cuda\"))
+print(f\"budget {budget >> 20} MiB; (tile, chunk) at 1080p:\", *(f\"x{s} {auto_sizes(1920, 1080, budget, 16, 4, s)}\" for s in (4, 2)))'
+    for scale in 4 2; do
+        $PY -m vsr_cli \$tmp/in.mkv \$tmp/out\$scale.mkv --weights \$tmp/w.safetensors \
+            --device cuda --scale \$scale --codec ffv1 --json 2>&1 | grep -v '\"progress\"'
+        $PY -c 'from vsr_cli.cli import vsr_main; vsr_main()' info \$tmp/out\$scale.mkv
+    done
     rm -rf \$tmp"
 step "compiled vs eager, fp16" \
     $PY "${VSR[@]}" bench --size 320x180 --frames 12 --repeats 2 --device cuda --precision fp16 --compile
