@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import torch
 import torch.nn.functional as F
 
@@ -129,23 +130,29 @@ def test_out_of_memory_runs_fewer_tiles_at_a_time_first(golden_params):
     ]
 
 
-def test_x2_and_x3_are_resized_tile_by_tile_as_the_whole_frame_would_be(golden_model):
+@pytest.mark.parametrize("size", [(96, 160), (40, 200)])  # (40, 200): padded to 64 rows
+def test_x2_and_x3_are_resized_tile_by_tile_as_the_whole_frame_would_be(golden_model, size):
     """--scale 2/3: tiles are resized as they come (no frame held whole at x4), and the
-    result is what resizing the stitched x4 frames gives, to within a 16-bit level; a
-    frame run whole is resized in one call, exactly."""
+    result is what resizing the stitched x4 frames gives, to about one 8-bit level at
+    the default overlap (measured: 0.003-0.005 at worst, at seams; 77-79 dB), also in
+    the frame's last rows (the padding of frames under 64 px is cut before resizing,
+    or it bleeds 0.09 into them); a frame run whole is resized in one call, exactly."""
     engine = Engine(golden_model, torch.device("cpu"), "fp32", print)
-    smooth = torch.rand(3, 3, 24, 40, generator=torch.Generator().manual_seed(0))
-    lq = F.interpolate(smooth, size=(96, 160), mode="bicubic").clamp(0, 1)
+    height, width = size
+    smooth = torch.rand(3, 3, height // 4, width // 4, generator=torch.Generator().manual_seed(0))
+    lq = F.interpolate(smooth, size=size, mode="bicubic").clamp(0, 1)
     stitched_x4, _ = engine.upscale(lq, tile=64, overlap=16)
     whole_x4, _ = engine.upscale(lq, tile=0, overlap=16)
     for scale in (2, 3):
         tiled, _ = engine.upscale(lq, tile=64, overlap=16, scale=scale)
-        assert tiled.shape == (3, 3, 96 * scale, 160 * scale)
+        assert tiled.shape == (3, 3, height * scale, width * scale)
         expected = F.interpolate(
             stitched_x4, scale_factor=scale / 4, mode="bicubic", antialias=True
         )
-        assert (tiled - expected).abs().max().item() < 1 / 255
-        assert ((tiled - expected) ** 2).mean().item() < 1e-7  # > 70 dB
+        error = (tiled - expected).abs()
+        assert error.max().item() < 0.01
+        assert error[..., -2:, :].max().item() < 0.004 and error[..., -2:].max().item() < 0.004
+        assert (error**2).mean().item() < 1e-7  # > 70 dB
         whole, _ = engine.upscale(lq, tile=0, overlap=16, scale=scale)
         resized = F.interpolate(whole_x4, scale_factor=scale / 4, mode="bicubic", antialias=True)
         assert torch.equal(whole, resized)

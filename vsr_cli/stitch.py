@@ -34,7 +34,8 @@ class TileCanvas:
         self.pixels = torch.zeros(frames, 3, height * scale, width * scale, device=device)
 
     def add(self, rows: Window, cols: Window, tile: Tensor) -> None:
-        """``tile``: (t, 3, rows.size*scale, cols.size*scale) output of the model."""
+        """``tile``: (t, 3, rows.size*scale, cols.size*scale), the model's output for the
+        tile at the canvas's scale."""
         # The tile-sized weight image is the outer product of two cached 1-D vectors.
         wy, wx = (
             _device_weights(w, n, self.fade, self.scale, tile.device)
