@@ -1,9 +1,12 @@
 """The authors' reference vectors on any device: fp32 within 1e-4, half precision by PSNR.
 
-    python benchmarks/golden_check.py --device cuda
+    python benchmarks/golden_check.py --device cuda [--compile] [--precision fp16 ...]
 
 The test suite checks the same on the CPU; this runs it where users run the model
 (TF32 off for the fp32 comparison, so the check is of the function, not of TF32).
+With ``--compile`` the steps are compiled in place as ``--compile`` does: the
+model reads token rows with ``as_strided`` in places, which compiled code must
+lay out as eager code does.
 """
 
 from __future__ import annotations
@@ -21,32 +24,42 @@ from vsr_cli.models.psrt import PSRTRecurrent
 from vsr_cli.precision import for_precision
 
 GOLDEN = Path(__file__).resolve().parent.parent / "tests" / "data" / "golden"
+LIMITS = {"fp32": None, "fp16": 55.0, "bf16": 38.0}  # max |diff| <= 1e-4; else PSNR dB
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--device", default="auto")
+    parser.add_argument("--compile", action="store_true", help="compile the steps first")
+    parser.add_argument(
+        "--precision", nargs="+", choices=list(LIMITS), default=list(LIMITS), help="(all)"
+    )
     args = parser.parse_args()
     device = pick_device(args.device)
     torch.backends.cuda.matmul.allow_tf32 = False
     torch.backends.cudnn.allow_tf32 = False
     params = load_file(GOLDEN / "psrt_tiny_params_fp16.safetensors")
     io = load_file(GOLDEN / "psrt_tiny_io.safetensors")
-    model = PSRTRecurrent.from_state_dict({k: v.float() for k, v in params.items()})
-    model = model.eval().to(device)
     lq = (io["input_u8"].float() / 255).to(device)
     expected = io["output"].to(device)
     failed = False
-    for precision, limit in (("fp32", None), ("fp16", 55.0), ("bf16", 38.0)):
+    for precision in args.precision:
+        limit = LIMITS[precision]
+        model = PSRTRecurrent.from_state_dict({k: v.float() for k, v in params.items()})
+        model = for_precision(model.eval().to(device), precision)
+        if args.compile:
+            for step in model.patch_align.values():
+                step.compile(dynamic=False)
         with torch.inference_mode():
-            out = for_precision(model, precision)(lq)
+            out = model(lq)
         diff = (out - expected).abs()
         mse = diff.square().mean().item()
         psnr = 10 * math.log10(1 / mse) if mse > 0 else math.inf
         ok = diff.max().item() <= 1e-4 if limit is None else psnr >= limit
         failed |= not ok
+        name = f"{device} {precision}{' compiled' if args.compile else ''}"
         print(
-            f"{device} {precision}: max |diff| {diff.max().item():.1e}, PSNR {psnr:.1f} dB "
+            f"{name}: max |diff| {diff.max().item():.1e}, PSNR {psnr:.1f} dB "
             f"against the authors' fp32 output: {'ok' if ok else 'FAIL'}"
         )
     sys.exit(1 if failed else 0)

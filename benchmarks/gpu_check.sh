@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Everything a GPU session records, in one run of under 8 minutes on an H100/H200:
-# the reference vectors on the GPU, each attention backend on the model's own call, the
-# backend the model picks and its op count, model-only
-# and end-to-end fps at 320x180 -> 1280x720 in fp16 and fp32, share of peak, peak
-# memory, fp16 vs fp32 PSNR, --tile-batch 1 vs 4, 1080p x4 and x2 with automatic sizes, and
-# compiled vs eager, with and without CUDA graphs. Runs unchanged on any CUDA machine
+# the reference vectors on the GPU (eager and compiled), each attention backend on the
+# model's own call, the backend the model picks and its op count, model-only and end-to-end
+# fps at 320x180 -> 1280x720 in fp16 and fp32, share of peak, peak memory, fp16 vs fp32
+# PSNR, --tile-batch 1 vs 4, 1080p x4 and x2 with automatic sizes, and compiled vs eager,
+# with and without CUDA graphs. Runs unchanged on any CUDA machine
 # with the package importable:
 #     bash benchmarks/gpu_check.sh 2>&1 | tee gpu_check.log
 # Each step has its own time limit (STEP_TIMEOUT, seconds), so one slow or failing
@@ -34,6 +34,8 @@ $PY -c "import torch, av; print('torch', torch.__version__, 'CUDA', torch.versio
 nproc
 
 step "reference vectors on the GPU" $PY benchmarks/golden_check.py --device cuda
+step "reference vectors, compiled steps" \
+    $PY benchmarks/golden_check.py --device cuda --compile --precision fp16 fp32
 step "each SDPA backend on the model's strided q/k/v and shared bias, fp16, 320x180" \
     $PY benchmarks/attention_backends.py --device cuda --precision fp16
 step "attention backend, ops per frame" \
