@@ -143,7 +143,7 @@ def test_attention_biases_are_built_once_and_reused(golden_model):
     run(golden_model, lq)
     attn = golden_model.patch_align["forward_1"].layers[0].residual_group.blocks[1].attn
     first = dict(attn._biases)
-    assert first  # the shifted block cached its bias (plain, and with the shift mask added)
+    assert first  # the shifted block cached its bias (its shift mask rides in q/k channels)
     run(golden_model, lq)
     assert attn._biases.keys() == first.keys()
     assert all(attn._biases[k] is first[k] for k in first)

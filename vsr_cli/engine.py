@@ -197,8 +197,6 @@ def _tile_to_scale(part: Tensor, rows_past: int, cols_past: int, scale: int) -> 
     """A tile's x4 output at ``scale``. Rows and columns past the frame's end (the padding
     of frames under 64 px) are cut before resizing, as the whole-frame path cuts them, so
     that they do not bleed into the frame's last pixels; the canvas crops their place."""
-    if scale == SCALE:
-        return part
     dh, dw = max(0, rows_past), max(0, cols_past)
     part = to_scale(part[..., : part.shape[-2] - dh * SCALE, : part.shape[-1] - dw * SCALE], scale)
     return F.pad(part, (0, dw * scale, 0, dh * scale)) if dh or dw else part

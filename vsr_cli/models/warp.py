@@ -6,6 +6,8 @@ precision lose whole pixels at video sizes.
 
 from __future__ import annotations
 
+import functools
+
 import torch
 import torch.nn.functional as F
 from torch import Tensor
@@ -15,28 +17,20 @@ from vsr_cli.models.casts import as_float32
 PATCH = 8  # PSRT moves features in 8x8 patches
 
 
-_GRIDS: dict[tuple, tuple[Tensor, Tensor]] = {}
-
-
+@functools.lru_cache(maxsize=64)
 def _pixel_grid(h: int, w: int, device: torch.device) -> tuple[Tensor, Tensor]:
     """(1, h, w, 2) pixel coordinates (x, y), and what maps them to [-1, 1]: the (2,)
     divisors, or on CUDA their float32 reciprocals (see ``_sampling_grid``). Cached:
     every warp of a clip at one size shares them."""
-    key = (h, w, device)
-    grid = _GRIDS.get(key)
-    if grid is None:
-        if len(_GRIDS) >= 64:
-            _GRIDS.clear()
-        ys, xs = torch.meshgrid(
-            torch.arange(h, dtype=torch.float32),
-            torch.arange(w, dtype=torch.float32),
-            indexing="ij",
-        )
-        divisors = torch.tensor([max(w - 1, 1), max(h - 1, 1)], dtype=torch.float32)
-        if device.type == "cuda":
-            divisors = 1.0 / divisors
-        grid = _GRIDS[key] = (torch.stack((xs, ys), 2)[None].to(device), divisors.to(device))
-    return grid
+    ys, xs = torch.meshgrid(
+        torch.arange(h, dtype=torch.float32),
+        torch.arange(w, dtype=torch.float32),
+        indexing="ij",
+    )
+    divisors = torch.tensor([max(w - 1, 1), max(h - 1, 1)], dtype=torch.float32)
+    if device.type == "cuda":
+        divisors = 1.0 / divisors
+    return torch.stack((xs, ys), 2)[None].to(device), divisors.to(device)
 
 
 def _sampling_grid(flow: Tensor) -> Tensor:

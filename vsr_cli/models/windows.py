@@ -21,10 +21,9 @@ get twice the penalty instead of once; at -100 either weight is below 1e-43.
 
 from __future__ import annotations
 
+import functools
 import itertools
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TypeVar
 
 import torch
 import torch.nn.functional as F
@@ -32,7 +31,6 @@ from torch import Tensor
 
 Triple = tuple[int, int, int]
 Grid = tuple[int, int, int, int]  # (n, t, h, w)
-T = TypeVar("T")
 
 
 @dataclass(frozen=True, eq=False)
@@ -136,9 +134,35 @@ def layout_to_frame(layout: WindowLayout, size: Triple) -> Tensor:
     return rows[:, : size[0], : size[1], : size[2]].flatten()
 
 
-def _sign_channels(
+# Every block, stage and branch of a model shares these; a video has a few tile shapes,
+# a batch of videos a few more (block stacks' plans hold on to theirs: swin.PLANS_KEPT).
+_CACHE_SIZE = 64
+
+
+@functools.lru_cache(maxsize=_CACHE_SIZE)
+def layout_for(grid: Grid, window: Triple, shift: Triple, device: torch.device) -> WindowLayout:
+    """``build_layout``, cached."""
+    return build_layout(grid, window, shift, device)
+
+
+@functools.lru_cache(maxsize=_CACHE_SIZE)
+def gather_for(old: WindowLayout | None, new: WindowLayout | None, size: Triple) -> Tensor:
+    """Row index taking tokens from ``old`` order to ``new`` (None: unpadded frame order)."""
+    if old is None and new is not None:
+        return frame_to_layout(new, size)
+    if new is None and old is not None:
+        return layout_to_frame(old, size)
+    if old is not None and new is not None:
+        return layout_to_layout(old, new)
+    raise ValueError("frame order to frame order needs no gather")
+
+
+@functools.lru_cache(maxsize=_CACHE_SIZE)
+def sign_channels(
     layout: WindowLayout, head_dim: int, width: int, penalty: float, dtype: torch.dtype
 ) -> Tensor:
+    """(edge windows, N, 3, 1, width) to add to the edge windows' q, k, v: channels
+    ``head_dim`` onwards of q and k say each token's side (see the module docstring)."""
     assert layout.sides is not None
     sides = layout.sides.float()
     q = torch.stack((sides, 1 - sides), -1).flatten(-2)  # (edge windows, N, 2 * axes)
@@ -147,54 +171,3 @@ def _sign_channels(
     term[:, :, 0, 0, head_dim : head_dim + q.shape[-1]] = q
     term[:, :, 1, 0, head_dim : head_dim + k.shape[-1]] = k
     return term.to(dtype)
-
-
-_LAYOUTS: dict[tuple, WindowLayout] = {}
-_GATHERS: dict[tuple, Tensor] = {}
-_SIGNS: dict[tuple, Tensor] = {}
-_CACHE_LIMIT = 64  # entries; a video has a few tile shapes, a batch of videos a few more
-# (plans of the block stacks hold on to theirs: swin.PLANS_KEPT bounds those)
-
-
-def _cached(cache: dict[tuple, object], key: tuple, make: Callable[[], T]) -> T:
-    """``cache[key]``, made on a miss; every cache is emptied when one is full (layouts
-    are their keys' parts). Returns its own reference: another thread may empty it."""
-    value = cache.get(key)
-    if value is None:
-        if len(cache) >= _CACHE_LIMIT:
-            for each in (_LAYOUTS, _GATHERS, _SIGNS):
-                each.clear()
-        value = cache[key] = make()
-    return value  # type: ignore[return-value]
-
-
-def layout_for(grid: Grid, window: Triple, shift: Triple, device: torch.device) -> WindowLayout:
-    """``build_layout``, cached: every block, stage and branch of a model shares them."""
-    key = (grid, window, shift, device)
-    return _cached(_LAYOUTS, key, lambda: build_layout(grid, window, shift, device))  # type: ignore[arg-type]
-
-
-def gather_for(old: WindowLayout | None, new: WindowLayout | None, size: Triple) -> Tensor:
-    """Row index taking tokens from ``old`` order to ``new`` (None: unpadded frame order)."""
-
-    def make() -> Tensor:
-        if old is None and new is not None:
-            return frame_to_layout(new, size)
-        if new is None and old is not None:
-            return layout_to_frame(old, size)
-        if old is not None and new is not None:
-            return layout_to_layout(old, new)
-        raise ValueError("frame order to frame order needs no gather")
-
-    return _cached(_GATHERS, (old, new, size), make)  # type: ignore[arg-type]
-
-
-def sign_channels(
-    layout: WindowLayout, head_dim: int, width: int, penalty: float, dtype: torch.dtype
-) -> Tensor:
-    """(edge windows, N, 3, 1, width) to add to the edge windows' q, k, v: channels
-    ``head_dim`` onwards of q and k say each token's side (see the module docstring)."""
-    key = (layout, head_dim, width, penalty, dtype)
-    return _cached(  # type: ignore[arg-type]
-        _SIGNS, key, lambda: _sign_channels(layout, head_dim, width, penalty, dtype)
-    )
