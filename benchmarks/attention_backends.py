@@ -19,10 +19,10 @@ import torch
 from torch.nn.attention import SDPBackend, sdpa_kernel
 
 from vsr_cli.bench import synchronize
-from vsr_cli.engine import pick_device
+from vsr_cli.infer.backend import pick_device
+from vsr_cli.models.precision import PRECISIONS, for_precision, resolve_precision
 from vsr_cli.models.psrt import PSRTRecurrent
 from vsr_cli.models.windows import layout_for
-from vsr_cli.precision import PRECISIONS, for_precision, resolve_precision
 
 BACKENDS = ("MATH", "FLASH_ATTENTION", "EFFICIENT_ATTENTION", "CUDNN_ATTENTION")
 

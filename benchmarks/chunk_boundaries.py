@@ -32,13 +32,14 @@ import numpy as np
 from safetensors.torch import load_file
 
 from vsr_cli.bench import write_synthetic_clip
-from vsr_cli.engine import Engine, pick_device
+from vsr_cli.infer.backend import pick_device
+from vsr_cli.infer.engine import Engine
+from vsr_cli.infer.pixels import input_pixels, output_pixels
+from vsr_cli.infer.plan import Tiling, default_fade
+from vsr_cli.infer.sequence import upscale_frames
+from vsr_cli.models.precision import resolve_precision
 from vsr_cli.models.psrt import SCALE, PSRTRecurrent
-from vsr_cli.pipeline import input_pixels, output_pixels
-from vsr_cli.plan import default_fade
-from vsr_cli.precision import resolve_precision
 from vsr_cli.quality import metrics
-from vsr_cli.sequence import upscale_frames
 from vsr_cli.video.reader import VideoReader
 from vsr_cli.weights import read_checkpoint
 
@@ -59,7 +60,7 @@ def _upscale(engine: Engine, frames: list[np.ndarray], chunk: int, overlap: int,
     h, w = frames[0].shape[:2]
     items = ((input_pixels(f), i) for i, f in enumerate(frames))
     out = {}
-    for sr, index in upscale_frames(items, engine, tile, 16, chunk, overlap):
+    for sr, index in upscale_frames(items, engine, Tiling(tile, 16, chunk, overlap)):
         out[index] = output_pixels(sr, 255, (w * SCALE, h * SCALE))
     return [out[i] for i in range(len(frames))]
 

@@ -19,9 +19,9 @@ from pathlib import Path
 import torch
 from safetensors.torch import load_file
 
-from vsr_cli.engine import pick_device
+from vsr_cli.infer.backend import pick_device
+from vsr_cli.models.precision import for_precision
 from vsr_cli.models.psrt import PSRTRecurrent
-from vsr_cli.precision import for_precision
 
 GOLDEN = Path(__file__).resolve().parent.parent / "tests" / "data" / "golden"
 LIMITS = {"fp32": None, "fp16": 55.0, "bf16": 38.0}  # max |diff| <= 1e-4; else PSNR dB

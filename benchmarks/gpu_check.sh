@@ -56,7 +56,7 @@ step "1080p -> 4320p and -> 2160p (--scale 2) with automatic tile and chunk size
 from vsr_cli.bench import write_synthetic_clip; from vsr_cli.models.psrt import PSRTRecurrent
 save_file(PSRTRecurrent().state_dict(), sys.argv[2])
 write_synthetic_clip(Path(sys.argv[1]), 3, 1920, 1080)' \$tmp/in.mkv \$tmp/w.safetensors
-    $PY -c 'import torch; from vsr_cli.engine import free_memory; from vsr_cli.plan import auto_sizes
+    $PY -c 'import torch; from vsr_cli.infer.backend import free_memory; from vsr_cli.infer.plan import auto_sizes
 budget = free_memory(torch.device(\"cuda\"))
 print(f\"budget {budget >> 20} MiB; (tile, chunk) at 1080p:\", *(f\"x{s} {auto_sizes(1920, 1080, budget, 16, 4, s)}\" for s in (4, 2)))'
     for scale in 4 2; do

@@ -21,7 +21,8 @@ import torch
 from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils._pytree import tree_leaves
 
-from vsr_cli.engine import Engine, pick_device
+from vsr_cli.infer.backend import pick_device
+from vsr_cli.infer.engine import Engine
 from vsr_cli.models.psrt import PSRTRecurrent
 from vsr_cli.models.swin import WindowAttention
 

@@ -33,13 +33,17 @@ import torch
 import torch.nn.functional as F
 
 from vsr_cli.bench import write_synthetic_clip
-from vsr_cli.engine import Engine, unit_range
+from vsr_cli.config import UpscaleConfig
+from vsr_cli.context import RunContext
+from vsr_cli.infer.engine import Engine
+from vsr_cli.infer.pixels import input_pixels, output_pixels, unit_range
+from vsr_cli.infer.plan import ChunkPlan
 from vsr_cli.models.psrt import SCALE, PSRTRecurrent
-from vsr_cli.pipeline import UpscaleOptions, input_pixels, output_pixels, upscale_video
-from vsr_cli.plan import ChunkPlan
-from vsr_cli.progress import QuietReporter
+from vsr_cli.run.upscale import upscale_video
+from vsr_cli.video.encoder import EncodeSettings
 from vsr_cli.video.reader import DecodedFrame, VideoReader
-from vsr_cli.video.writer import EncodeSettings, VideoWriter
+from vsr_cli.video.spec import OutputSpec
+from vsr_cli.video.writer import VideoWriter
 
 
 def _setup(tiny: bool) -> Engine:
@@ -51,7 +55,8 @@ def _setup(tiny: bool) -> Engine:
 def overhead(args: argparse.Namespace) -> None:
     width, height = (int(v) for v in args.size.split("x"))
     engine = _setup(args.tiny)
-    options = UpscaleOptions(tile=args.tile, chunk=args.chunk, overwrite=True)
+    options = UpscaleConfig.build(tile=args.tile, chunk=args.chunk, overwrite=True)
+    overlap = options.tiling.tile_overlap
     with tempfile.TemporaryDirectory() as tmp:
         src, dst = Path(tmp) / "in.mkv", Path(tmp) / "out.mkv"
         write_synthetic_clip(src, args.frames, width, height)
@@ -62,15 +67,15 @@ def overhead(args: argparse.Namespace) -> None:
                 if isinstance(item, DecodedFrame)
             ]
         lq = torch.stack(frames)
-        engine.upscale(lq[:3], args.tile, options.tile_overlap)  # warm-up, not timed
+        engine.upscale(lq[:3], args.tile, overlap)  # warm-up, not timed
         start = time.perf_counter()
-        plan = ChunkPlan(args.chunk, options.chunk_overlap, 0)  # the pipeline's windows
+        plan = ChunkPlan(args.chunk, options.tiling.chunk_overlap, 0)  # the pipeline's windows
         for k in range(-(-len(frames) // args.chunk) if args.chunk else 1):
             window = plan.window(k, len(frames))
-            engine.upscale(lq[window.start : window.stop], args.tile, options.tile_overlap)
+            engine.upscale(lq[window.start : window.stop], args.tile, overlap)
         model_only = time.perf_counter() - start
         start = time.perf_counter()
-        upscale_video(src, dst, engine, options, QuietReporter())
+        upscale_video(src, dst, engine, options, RunContext())
         end_to_end = time.perf_counter() - start
     print(
         f"clip            {args.frames} frames of {width}x{height}, tile {args.tile}, "
@@ -115,8 +120,8 @@ def _rss(args: argparse.Namespace) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         src = Path(tmp) / "in.mkv"
         write_synthetic_clip(src, args.frames, width, height)
-        options = UpscaleOptions(tile=args.tile, chunk=args.chunk, overwrite=True)
-        upscale_video(src, Path(tmp) / "out.mkv", engine, options, QuietReporter())
+        options = UpscaleConfig.build(tile=args.tile, chunk=args.chunk, overwrite=True)
+        upscale_video(src, Path(tmp) / "out.mkv", engine, options, RunContext())
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
     print(json.dumps({"peak_rss_mib": peak}))
 
@@ -140,10 +145,9 @@ def stages(args: argparse.Namespace) -> None:
             rgbs.append(output_pixels(hr, 255, size))
             to_rgb += (time.perf_counter() - start) / len(frames)
         settings = EncodeSettings(codec=args.codec)
-        with (
-            VideoReader(src) as reader,
-            VideoWriter(Path(tmp) / "out.mkv", reader, settings, size, print) as writer,
-        ):
+        with VideoReader(src) as reader:
+            spec = OutputSpec.from_source(reader, SCALE)
+        with VideoWriter(Path(tmp) / "out.mkv", spec, settings, RunContext()) as writer:
             start = time.perf_counter()
             for frame, rgb in zip(frames, rgbs):
                 writer.write_frame(rgb, frame.pts, frame.time)

@@ -19,9 +19,10 @@ from pathlib import Path
 import torch
 
 from vsr_cli.bench import write_synthetic_clip
-from vsr_cli.engine import Engine, pick_device
+from vsr_cli.infer.backend import pick_device
+from vsr_cli.infer.engine import Engine
+from vsr_cli.infer.pixels import input_pixels
 from vsr_cli.models.psrt import PSRTRecurrent
-from vsr_cli.pipeline import input_pixels
 from vsr_cli.video.reader import DecodedFrame, VideoReader
 from vsr_cli.weights import read_checkpoint
 

@@ -20,12 +20,14 @@ from pathlib import Path
 import numpy as np
 from safetensors.torch import load_file
 
-from vsr_cli.engine import Engine, pick_device
+from vsr_cli.infer.backend import pick_device
+from vsr_cli.infer.engine import Engine
+from vsr_cli.infer.pixels import input_pixels, output_pixels
+from vsr_cli.infer.plan import Tiling
+from vsr_cli.infer.sequence import CutDetector, upscale_frames
+from vsr_cli.models.precision import resolve_precision
 from vsr_cli.models.psrt import SCALE, PSRTRecurrent
-from vsr_cli.pipeline import input_pixels, output_pixels
-from vsr_cli.precision import resolve_precision
 from vsr_cli.quality import metrics
-from vsr_cli.sequence import CutDetector, upscale_frames
 from vsr_cli.weights import read_checkpoint
 
 GOLDEN = Path(__file__).parent.parent / "tests" / "data" / "golden"
@@ -47,7 +49,7 @@ def _upscale(engine: Engine, frames: list[np.ndarray], cuts: bool, chunk: int) -
     items = ((input_pixels(f), i) for i, f in enumerate(frames))
     out = {
         i: output_pixels(sr, 255, (w * SCALE, h * SCALE))
-        for sr, i in upscale_frames(items, engine, 0, 16, chunk, 4, scene_cuts=cuts)
+        for sr, i in upscale_frames(items, engine, Tiling(0, 16, chunk, 4), scene_cuts=cuts)
     }
     return [out[i] for i in range(len(frames))]
 

@@ -16,9 +16,10 @@ import time
 import torch
 
 from vsr_cli.bench import synchronize
-from vsr_cli.engine import Engine, pick_device
+from vsr_cli.infer.backend import pick_device
+from vsr_cli.infer.engine import Engine
+from vsr_cli.models.precision import PRECISIONS, resolve_precision
 from vsr_cli.models.psrt import PSRTRecurrent
-from vsr_cli.precision import PRECISIONS, resolve_precision
 
 
 def main() -> None:

@@ -19,7 +19,7 @@ import time
 
 import torch
 
-from vsr_cli.engine import Engine
+from vsr_cli.infer.engine import Engine
 from vsr_cli.models.psrt import PSRTRecurrent
 
 

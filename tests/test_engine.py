@@ -7,9 +7,9 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from vsr_cli.engine import Engine
+from vsr_cli.infer.engine import Engine
+from vsr_cli.infer.pixels import input_pixels
 from vsr_cli.models.psrt import PSRTRecurrent
-from vsr_cli.pipeline import input_pixels
 from vsr_cli.video.color import SPC_BT709, SPC_SMPTE170M, ColorSpec
 
 
@@ -74,7 +74,8 @@ def test_untagged_streams_are_read_as_players_read_them():
 
 
 def test_output_pixel_format_follows_the_source_where_the_encoder_can():
-    from vsr_cli.video.writer import _fit_to_chroma, choose_pix_fmt
+    from vsr_cli.video.encoder import choose_pix_fmt
+    from vsr_cli.video.encoder import fit_to_chroma as _fit_to_chroma
 
     assert choose_pix_fmt("libx264", "yuv420p10le", 10, None) == "yuv420p10le"
     assert choose_pix_fmt("libx264", "yuv420p12le", 12, None) == "yuv420p10le"  # deepest it has

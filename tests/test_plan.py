@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from vsr_cli.plan import ChunkPlan, Window, auto_sizes, blend_weights, split
+from vsr_cli.infer.plan import ChunkPlan, Window, auto_sizes, blend_weights, split
 
 
 @pytest.mark.parametrize("uniform", [False, True])

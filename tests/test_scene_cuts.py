@@ -11,7 +11,7 @@ import torch
 from cli import vsr_upscale
 from media import moving_pattern, read_frames
 
-from vsr_cli.sequence import CutDetector
+from vsr_cli.infer.sequence import CutDetector
 
 SIZE = (80, 64)
 SCENE = 8  # frames per scene

@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 import torch
 
-from vsr_cli.engine import Engine
+from vsr_cli.infer.engine import Engine
+from vsr_cli.models.precision import for_precision
 from vsr_cli.models.psrt import PSRTRecurrent
-from vsr_cli.precision import for_precision
 
 
 @pytest.fixture(scope="module")

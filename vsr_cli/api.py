@@ -1,4 +1,5 @@
-"""The Python API: ``from vsr_cli import upscale``, the one function the CLI and batches call.
+"""The Python API: every command of the CLI as a call, the one surface the CLI and scripts
+share.
 
     from vsr_cli import upscale
     result = upscale("in.mp4", "out.mp4", tile=256, precision="fp16",
@@ -7,94 +8,57 @@
 
 Keywords are the CLI's options (``--tile-overlap`` is ``tile_overlap``, ``--ss``
 is ``ss`` in seconds); errors a user can act on are ``vsr_cli.errors.VsrError``
-with a one-line message. Building the model once and passing ``engine=`` (from
-``load_engines``) saves reloading it for every file.
+with a one-line message (``UsageError`` for settings that can never work).
+Building the model once and passing ``engine=`` (from ``load_engines``) saves
+reloading it for every file. Process-wide settings (torch backends, FFmpeg's log)
+are made here, once, by ``configure``.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
-import torch
-
-from vsr_cli.engine import Engine, pick_device
-from vsr_cli.errors import VsrError
-from vsr_cli.job import PIECE_SECONDS
-from vsr_cli.model_store import fetch
+from vsr_cli.bench import BenchResult, BenchSettings, run_bench
+from vsr_cli.config import EngineConfig, UpscaleConfig, parse_k_of_n
+from vsr_cli.context import RunContext
+from vsr_cli.errors import InputError, OutputError, UsageError
+from vsr_cli.events import CallbackReporter, DownloadProgress, Outcome, Reporter
+from vsr_cli.infer.backend import configure_backend, devices
+from vsr_cli.infer.engine import Engine
+from vsr_cli.model_store import StoredModel, fetch, stored
+from vsr_cli.models.precision import resolve_precision
 from vsr_cli.models.psrt import PSRTRecurrent
-from vsr_cli.pipeline import STDIO, Result, UpscaleOptions, upscale_video
-from vsr_cli.precision import resolve_precision
-from vsr_cli.progress import Outcome, Reporter
+from vsr_cli.quality.compare import Picture, compare_frames, compare_video, default_times
+from vsr_cli.quality.dataset import find_clips
+from vsr_cli.quality.evaluate import EvalReport, evaluate
 from vsr_cli.registry import ModelEntry, load_registry
-from vsr_cli.video.span import Span
-from vsr_cli.video.writer import EncodeSettings, check_encoder
+from vsr_cli.run.batch import Task, collect, run_batch, take_shard
+from vsr_cli.run.paths import STDIO, check_paths, is_dir
+from vsr_cli.run.pieces import join_output, segment_note
+from vsr_cli.run.upscale import Result, upscale_video
+from vsr_cli.video.encoder import check_encoder
+from vsr_cli.video.facts import describe
+from vsr_cli.video.ffmpeg import configure_logging
+from vsr_cli.video.reader import VideoReader
 from vsr_cli.weights import read_checkpoint
 
+__all__ = ["Result", "devices", "load_engines", "make_options", "upscale"]
+
 _log = logging.getLogger("vsr_cli")
+make_options = UpscaleConfig.build  # the options of one upscale, by the CLI's names
 
 
-def make_options(
-    *,
-    scale: int = 4,
-    tile: int | None = None,
-    tile_overlap: int = 16,
-    chunk: int | None = None,
-    chunk_overlap: int = 4,
-    codec: str | None = None,
-    crf: int | None = None,
-    preset: str | None = None,
-    pix_fmt: str | None = None,
-    encoder_options: dict[str, str] | None = None,
-    deinterlace: str = "auto",
-    ss: float = 0.0,
-    duration: float | None = None,
-    to: float | None = None,
-    scene_cuts: bool = True,
-    resume: bool = True,
-    segment: tuple[int, int] | None = None,
-    piece_seconds: float = PIECE_SECONDS,
-    overwrite: bool = False,
-) -> UpscaleOptions:
-    """The options of one upscale, by the CLI's names; times in seconds (-t wins over to)."""
-    end = ss + duration if duration is not None else to
-    try:
-        span = Span(ss, end)
-    except ValueError as e:
-        raise VsrError(f"--ss/-t/--to: {e}") from None
-    if segment is not None and not 1 <= segment[0] <= segment[1]:
-        raise VsrError(f"segment {segment}: expected (k, n) with 1 <= k <= n")
-    if piece_seconds <= 0 or scale not in (2, 3, 4):
-        raise VsrError("piece_seconds must be above 0, and scale 2, 3 or 4")
-    return UpscaleOptions(
-        scale=scale,
-        tile=tile,
-        tile_overlap=tile_overlap,
-        chunk=chunk,
-        chunk_overlap=chunk_overlap,
-        encode=EncodeSettings(codec, crf, preset, pix_fmt, dict(encoder_options or {})),
-        deinterlace=deinterlace,
-        span=span,
-        scene_cuts=scene_cuts,
-        resume=resume,
-        segment=segment,
-        piece_seconds=piece_seconds,
-        overwrite=overwrite,
-    )
-
-
-def devices(spec: str) -> list[torch.device]:
-    """``auto``, ``cpu``, ``cuda:1``, a list ``cuda:0,cuda:1``, or ``all`` (every GPU)."""
-    try:
-        if spec == "all":
-            count = torch.cuda.device_count()
-            return [torch.device(f"cuda:{i}") for i in range(count)] or [torch.device("cpu")]
-        return [pick_device(part.strip()) for part in spec.split(",")]
-    except (ValueError, RuntimeError) as e:
-        raise VsrError(str(e)) from None
+@functools.cache
+def configure() -> None:
+    """FFmpeg's log routed so that errors carry its reasons and nothing reaches stderr
+    uninvited; torch's backends are set per device by ``load_engines``."""
+    configure_logging()
 
 
 def load_engines(
@@ -106,66 +70,46 @@ def load_engines(
     compile: bool = False,
     tile_batch: int = 1,
     warn: Callable[[str], None] = _log.warning,
-    download: Callable[[ModelEntry], Path] | None = None,
+    download: DownloadProgress | None = None,
 ) -> list[Engine]:
     """One engine per device, all from one read of the weights: a local file, or a model
-    of weights.toml fetched (``download``: how, e.g. with a progress bar) on first use."""
-    found = devices(device)
-    if device == "auto" and found[0].type == "cpu":
+    of weights.toml fetched on first use (``download`` shows it)."""
+    settings = EngineConfig(
+        model, Path(weights) if weights else None, device, precision, compile, tile_batch
+    )
+    found = devices(settings.device)
+    if settings.device == "auto" and found[0].type == "cpu":
         warn("no GPU found: running on the CPU, which is slow")
-    if weights is None:
-        entry = load_registry().get(model)
-        weights = download(entry) if download else fetch(entry).path
-    state = read_checkpoint(Path(weights))
+    configure()
+    configure_backend(found)
+    path = settings.weights or _fetch(load_registry().get(settings.model), download).path
+    state = read_checkpoint(path)
     return [
         Engine(
             PSRTRecurrent.from_state_dict(state),
             d,
-            resolve_precision(precision, d),
+            resolve_precision(settings.precision, d),
             warn,
-            compile,
-            tile_batch,
+            settings.compile,
+            settings.tile_batch,
         )
         for d in found
     ]
 
 
-class _CallbackReporter:
-    """A ``Reporter`` for scripts: frames done (and the total, when known) to ``progress``,
-    warnings to ``warn``."""
-
-    def __init__(
-        self, progress: Callable[[int, int | None], None] | None, warn: Callable[[str], None]
-    ) -> None:
-        self._progress, self._warn = progress, warn
-        self._done, self._total = 0, None
-
-    def start(self, file: str, total: int | None) -> None:
-        self._done, self._total = 0, total
-
-    def advance(self, file: str, frames: int) -> None:
-        self._done += frames
-        if self._progress:
-            self._progress(self._done, self._total)
-
-    def finish(self, file: str) -> None:
-        pass
-
-    def warn(self, message: str, file: str | None = None) -> None:
-        self._warn(f"{file}: {message}" if file else message)
-
-    def outcome(self, outcome: Outcome) -> None:
-        pass
-
-    def summary(self, outcomes: list[Outcome]) -> None:
-        pass
+def _fetch(entry: ModelEntry, download: DownloadProgress | None) -> StoredModel:
+    if download is None:
+        return fetch(entry)
+    return fetch(
+        entry, progress=download.bytes, on_source=lambda label: download.source(entry.name, label)
+    )
 
 
 def upscale(
     src: str | os.PathLike | BinaryIO,
     dst: str | os.PathLike | BinaryIO,
     *,
-    options: UpscaleOptions | None = None,
+    options: UpscaleConfig | None = None,
     engine: Engine | None = None,
     model: str | None = None,
     weights: str | os.PathLike | None = None,
@@ -183,28 +127,233 @@ def upscale(
     names the output container). ``settings`` are ``make_options``' keywords, or pass a
     whole ``options``. The output appears only when complete."""
     if options is None:
-        options = make_options(**settings)
+        options = make_options(format=format, **settings)
     elif settings:
         raise TypeError("pass options= or keyword settings, not both")
-    if engine is None:
-        engine = load_engines(
-            model=model,
-            weights=weights,
-            device=device,
-            precision=precision,
-            compile=compile,
-            tile_batch=tile_batch,
-            warn=warn,
-        )[0]
-    reporter = reporter or _CallbackReporter(progress, warn)
-    container = format or (
-        Path(dst).suffix.lstrip(".").lower() if isinstance(dst, str | os.PathLike) else None
-    )
-    if container and dst != STDIO:
+    elif format is not None:
+        options = UpscaleConfig(**{**vars(options), "format": format})
+    configure()
+    target = _path_or_stream(dst)
+    container = _container(target, options)
+    if container and target != STDIO:
         check_encoder(options.encode, container)  # a bad preset fails now, not after work
-    return upscale_video(_path_or_stream(src), _path_or_stream(dst), engine, options,
-                         reporter, format)  # fmt: skip
+    if engine is None:
+        engine = load_engines(model=model, weights=weights, device=device, precision=precision,
+                              compile=compile, tile_batch=tile_batch, warn=warn)[0]  # fmt: skip
+    context = RunContext(reporter or CallbackReporter(progress, warn))
+    return upscale_video(_path_or_stream(src), target, engine, options, context)
 
 
 def _path_or_stream(value: str | os.PathLike | BinaryIO) -> Path | BinaryIO:
     return Path(value) if isinstance(value, str | os.PathLike) else value
+
+
+def _container(target: Path | BinaryIO, config: UpscaleConfig) -> str | None:
+    """The output container's name: ``format``, else the output file's extension."""
+    if config.format or not isinstance(target, Path):
+        return config.format
+    return target.suffix.lstrip(".").lower()
+
+
+@dataclass(frozen=True)
+class Work:
+    """What a command line asked to upscale, checked before any weights load: one file
+    (``tasks`` None), or a batch's work list into the ``output`` folder."""
+
+    inputs: list[Path]
+    output: Path
+    config: UpscaleConfig
+    tasks: list[Task] | None
+
+
+def plan_work(
+    inputs: list[Path],
+    output: Path,
+    config: UpscaleConfig,
+    recursive: bool = False,
+    ext: str | None = None,
+    shard: str | None = None,
+) -> Work:
+    """Refuse what can't work before any weights load (or download): pipes among many,
+    stdout without a container, a missing input, an output that must not be written,
+    two inputs bound for one output, an encoder that refuses the options."""
+    single = len(inputs) == 1 and not is_dir(inputs[0]) and not is_dir(output)
+    if not single and (STDIO in inputs or output == STDIO):
+        raise UsageError("stdin/stdout (-) take one input and one output")
+    if output == STDIO and not config.format:
+        raise UsageError("--format: writing to stdout needs one (e.g. matroska)")
+    if config.pieces.segment and not single:
+        raise UsageError("--segment splits one video; for many, use --shard")
+    tasks = None
+    if single:
+        check_paths(inputs[0], output, config.overwrite)
+        if inputs[0] != STDIO and not inputs[0].exists():
+            raise InputError(f"{inputs[0]}: no such file")
+    else:
+        tasks = collect(inputs, output, recursive, ext)
+        if shard:
+            tasks = take_shard(tasks, *parse_k_of_n(shard, "--shard"))
+    configure()
+    suffixes = {output.suffix} if tasks is None else {t.dst.suffix for t in tasks}
+    for suffix in sorted(suffixes):  # each output container's encoder, with your options
+        check_encoder(config.encode, config.format or suffix.lstrip(".").lower())
+    return Work(inputs, output, config, tasks)
+
+
+def run_work(
+    work: Work, engines: list[Engine], reporter: Reporter, skip_existing: bool = False
+) -> list[Outcome]:
+    """Upscale what ``plan_work`` planned; every outcome is also reported. One file's
+    failure is raised; a batch's are outcomes (the batch goes on)."""
+    context = RunContext(reporter)
+    if work.tasks is None:
+        src, dst = work.inputs[0], work.output
+        result = upscale_video(src, dst, engines[0], work.config, context)
+        segment, note = work.config.pieces.segment, ""
+        if segment and result.pieces_left is not None:
+            note = segment_note(segment, result.pieces_left, dst)
+        published = str(dst) if result.pieces_left is None else ""
+        outcome = Outcome(str(src), "done", result.frames, result.seconds, note, published)
+        reporter.outcome(outcome)
+        return [outcome]
+    work.output.mkdir(parents=True, exist_ok=True)
+    outcomes = run_batch(work.tasks, engines, work.config, context, skip_existing)
+    reporter.summary(outcomes)
+    return outcomes
+
+
+@dataclass(frozen=True)
+class ModelListing:
+    """A model of weights.toml, and whether (and from where) it is cached."""
+
+    name: str
+    default: bool
+    description: str
+    scale: int
+    license: str
+    cached: StoredModel | None
+
+
+def models() -> list[ModelListing]:
+    """Every model of weights.toml, looking only at the local cache (no network)."""
+    registry = load_registry()
+    return [
+        ModelListing(
+            e.name,
+            e.name == registry.default,
+            e.description,
+            e.scale,
+            e.license,
+            stored(e, check=False),
+        )  # fmt: skip
+        for e in registry.models.values()
+    ]
+
+
+def download(
+    name: str | None = None, every: bool = False, progress: DownloadProgress | None = None
+) -> list[tuple[str, StoredModel]]:
+    """Fetch a model (the default one; ``every``: all of weights.toml) into the cache."""
+    registry = load_registry()
+    entries = list(registry.models.values()) if every else [registry.get(name)]
+    return [(entry.name, _fetch(entry, progress)) for entry in entries]
+
+
+def info(path: str | os.PathLike) -> dict:
+    """What vsr-cli sees in a video (``vsr info``)."""
+    configure()
+    with VideoReader(Path(path)) as reader:
+        return describe(reader)
+
+
+def evaluate_dataset(
+    dataset: str | os.PathLike,
+    engine: Engine,
+    config: UpscaleConfig | None = None,
+    reporter: Reporter | None = None,
+    lr: str | os.PathLike | None = None,
+    list_file: str | os.PathLike | None = None,
+    crop_border: int = 0,
+) -> EvalReport:
+    """``vsr eval``: PSNR/SSIM/temporal error of ``engine`` on a benchmark dataset."""
+    clips = find_clips(
+        Path(dataset), Path(lr) if lr else None, Path(list_file) if list_file else None
+    )
+    context = RunContext(reporter or CallbackReporter(None, _log.warning))
+    return evaluate(clips, engine, config or UpscaleConfig(), context, crop_border)
+
+
+def compare(
+    first: str | os.PathLike,
+    second: str | os.PathLike,
+    times: list[float] | None = None,
+    output_dir: str | os.PathLike = ".",
+    overwrite: bool = False,
+) -> list[Picture]:
+    """``vsr compare``: PNGs of the first video scaled up plainly beside the second."""
+    first, second = _existing(first), _existing(second)
+    folder = Path(output_dir)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise OutputError(f"{folder}: cannot create the folder ({e.strerror})") from None
+    configure()
+    return compare_frames(first, second, times or default_times(second), folder, overwrite)
+
+
+def compare_as_video(
+    first: str | os.PathLike,
+    second: str | os.PathLike,
+    video: str | os.PathLike,
+    start: float = 0.0,
+    duration: float = 5.0,
+    wipe: bool = False,
+    overwrite: bool = False,
+) -> int:
+    """``vsr compare --video``: a side-by-side (or wipe) video of a section; its frames."""
+    first, second, target = _existing(first), _existing(second), Path(video)
+    check_paths(first, target, overwrite)
+    check_paths(second, target, overwrite)
+    configure()
+    return compare_video(first, second, target, start, duration, wipe)
+
+
+def _existing(path: str | os.PathLike) -> Path:
+    if not Path(path).is_file():
+        raise InputError(f"{path}: no such file")
+    return Path(path)
+
+
+def join(
+    output: str | os.PathLike, overwrite: bool = False, reporter: Reporter | None = None
+) -> int:
+    """``vsr join``: write the output of a ``--segment`` job once every piece is made;
+    returns the pieces joined."""
+    configure()
+    context = RunContext(reporter or CallbackReporter(None, _log.warning))
+    return join_output(Path(output), overwrite, context)
+
+
+def bench(
+    settings: BenchSettings,
+    device: str = "auto",
+    precision: str = "auto",
+    weights: str | os.PathLike | None = None,
+    reporter: Reporter | None = None,
+) -> BenchResult:
+    """``vsr bench``: the model's speed (random weights of the released configuration
+    unless ``weights``) on random frames, and optionally end to end."""
+    checked = EngineConfig(weights=Path(weights) if weights else None, device=device,
+                           precision=precision, tile_batch=settings.tile_batch)  # fmt: skip
+    torch_device = devices(checked.device)[0]
+    configure()
+    configure_backend([torch_device])
+    network = (
+        PSRTRecurrent.from_state_dict(read_checkpoint(checked.weights))
+        if weights
+        else (PSRTRecurrent())
+    )
+    context = RunContext(reporter or CallbackReporter(None, _log.warning))
+    return run_bench(
+        network, torch_device, resolve_precision(checked.precision, torch_device), settings, context
+    )

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import tempfile
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -18,12 +17,13 @@ import av
 import numpy as np
 import torch
 
-from vsr_cli.api import upscale
-from vsr_cli.engine import Engine
+from vsr_cli.config import UpscaleConfig
+from vsr_cli.context import RunContext
+from vsr_cli.infer.engine import Engine
+from vsr_cli.infer.plan import Tiling
+from vsr_cli.models.precision import Precision
 from vsr_cli.models.psrt import PSRTRecurrent
-from vsr_cli.pipeline import UpscaleOptions
-from vsr_cli.precision import Precision
-from vsr_cli.progress import QuietReporter
+from vsr_cli.run.upscale import upscale_video
 
 # Dense fp16/bf16 tensor-core peaks (TFLOP/s), by device name, for the share of peak.
 PEAK_TFLOPS = {
@@ -36,6 +36,21 @@ PEAK_TFLOPS = {
     "RTX 4090": 165.0,
     "RTX A5000": 111.0,
 }
+
+
+@dataclass(frozen=True)
+class BenchSettings:
+    """What ``vsr bench`` times: random frames of ``size`` (low-res width, height)."""
+
+    size: tuple[int, int] = (320, 180)
+    frames: int = 10
+    repeats: int = 3
+    pipeline: bool = False  # also the whole pipeline on a synthetic clip
+    compile: bool = False  # compiled against eager, in the same run
+    cuda_graphs: bool = False  # compiled with CUDA graph replay (experimental)
+    tile: int = 0
+    tile_overlap: int = 16
+    tile_batch: int = 1
 
 
 @dataclass(frozen=True)
@@ -125,17 +140,8 @@ def run_bench(
     model: PSRTRecurrent,
     device: torch.device,
     precision: Precision,
-    width: int,
-    height: int,
-    frames: int,
-    repeats: int = 3,
-    pipeline: bool = False,
-    compile: bool = False,
-    tile: int = 0,
-    tile_batch: int = 1,
-    overlap: int = 16,
-    warn: Callable[[str], None] = print,
-    cuda_graphs: bool = False,
+    settings: BenchSettings,
+    context: RunContext,
 ) -> BenchResult:
     """Model-only timing on random frames (best of ``repeats`` after a warm-up), and
     optionally the whole pipeline on a synthetic clip of the same size and length.
@@ -145,18 +151,21 @@ def run_bench(
     measured rather than guessed. ``cuda_graphs`` compiles with CUDA graphs instead
     (experimental: measured here before anywhere else).
     """
-    compile = compile or cuda_graphs
+    s = settings
+    width, height = s.size
+    compile, tile, overlap, frames = s.compile or s.cuda_graphs, s.tile, s.tile_overlap, s.frames
     lq = torch.rand(frames, 3, height, width)
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats(device)
-    engine = Engine(model, device, precision, warn, tile_batch=tile_batch)
-    eager = _time(engine, lq, tile, overlap, repeats)
+    warn = context.warn
+    engine = Engine(model, device, precision, warn, tile_batch=s.tile_batch)
+    eager = _time(engine, lq, tile, overlap, s.repeats)
     timing, compile_seconds, break_even = eager, None, None
     if compile:
         engine = Engine(
-            model, device, precision, warn, True, tile_batch=tile_batch, cuda_graphs=cuda_graphs
+            model, device, precision, warn, True, tile_batch=s.tile_batch, cuda_graphs=s.cuda_graphs
         )
-        timing = _time(engine, lq, tile, overlap, repeats)
+        timing = _time(engine, lq, tile, overlap, s.repeats)
         compile_seconds = max(0.0, timing.warmup - eager.warmup)
         saved = eager.per_frame - timing.per_frame
         break_even = compile_seconds / saved if saved > 0 else None
@@ -164,12 +173,12 @@ def run_bench(
     peak = _peak(device, precision)
     memory = torch.cuda.max_memory_allocated(device) / 2**30 if device.type == "cuda" else None
     e2e = None
-    if pipeline:
+    if s.pipeline:
         with tempfile.TemporaryDirectory() as tmp:
             src, dst = Path(tmp) / "in.mkv", Path(tmp) / "out.mkv"
             write_synthetic_clip(src, frames, width, height)
-            options = UpscaleOptions(tile=tile, tile_overlap=overlap, chunk=0, overwrite=True)
-            result = upscale(src, dst, engine=engine, options=options, reporter=QuietReporter())
+            config = UpscaleConfig(tiling=Tiling(tile, overlap, 0), overwrite=True)
+            result = upscale_video(src, dst, engine, config, context)
             e2e = result.frames / result.seconds
     return BenchResult(
         device=device_name(device),
@@ -177,9 +186,9 @@ def run_bench(
         size=(width, height),
         frames=frames,
         tile=tile,
-        tile_batch=tile_batch,
+        tile_batch=s.tile_batch,
         compiled=compile,
-        cuda_graphs=cuda_graphs,
+        cuda_graphs=s.cuda_graphs,
         warmup_seconds=timing.warmup,
         ms_per_frame=timing.per_frame * 1000,
         tflops=tflops,
@@ -190,35 +199,3 @@ def run_bench(
         compile_seconds=compile_seconds,
         break_even_frames=break_even,
     )
-
-
-def bench_rows(r: BenchResult, frames: int, width: int, height: int) -> list[tuple[str, str]]:
-    """(label, value) lines of a result, as ``vsr bench`` prints them."""
-    share = f" ({100 * r.peak_share:.1f}% of peak)" if r.peak_share else ""
-    tiles = f", tiles of {r.tile} px, {r.tile_batch} per pass" if r.tile else ""
-    rows = [
-        ("device", f"{r.device} ({r.precision})"),
-        ("input", f"{frames} frames of {width}x{height} -> {4 * width}x{4 * height}{tiles}"),
-        ("warm-up", f"{r.warmup_seconds:.1f} s"),
-        ("ms/frame", f"{r.ms_per_frame:.1f}"),
-        ("frames/s", f"{r.fps:.2f}"),
-        ("TFLOP/s", f"{r.tflops:.2f}{share}"),
-    ]
-    if r.eager_ms_per_frame is not None and r.compile_seconds is not None:
-        pays = (
-            f"after {r.break_even_frames:.0f} frames"
-            if r.break_even_frames is not None
-            else "never (no faster than eager)"
-        )
-        rows += [
-            ("eager ms/frame", f"{r.eager_ms_per_frame:.1f}"),
-            ("compiled/eager", f"{r.eager_ms_per_frame / r.ms_per_frame:.2f}x faster"),
-            ("CUDA graphs", "yes (experimental)" if r.cuda_graphs else "no"),
-            ("compiling took", f"{r.compile_seconds:.1f} s (per tile shape, per process)"),
-            ("compiling pays", pays),
-        ]
-    if r.peak_memory_gib is not None:
-        rows.append(("peak memory", f"{r.peak_memory_gib:.2f} GiB"))
-    if r.end_to_end_fps is not None:
-        rows.append(("end to end", f"{r.end_to_end_fps:.2f} frames/s"))
-    return rows

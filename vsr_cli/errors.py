@@ -1,8 +1,17 @@
-"""Errors a user can act on. Their message is the one line the CLI prints."""
+"""Errors a user can act on. Their message is the one line the CLI prints.
+
+The CLI maps each class to an exit code in one table (``vsr_cli/cli/app.py``):
+``UsageError`` (a setting that can never work) exits 2 before any model loads;
+every other ``VsrError`` exits 1.
+"""
 
 
 class VsrError(Exception):
     """Base of every error whose message is meant for the user, not a traceback."""
+
+
+class UsageError(VsrError):
+    """A setting that cannot work, whatever the input: found before any work is done."""
 
 
 class CheckpointError(VsrError):
@@ -25,12 +34,16 @@ class WeightsError(VsrError):
     """A model that can't be found, downloaded or verified."""
 
 
-class EncoderOptionError(OutputError):
+class EncoderOptionError(OutputError, UsageError):
     """An encoder option the encoder refuses: a usage error that names the option."""
 
     def __init__(self, option: str, message: str) -> None:
         super().__init__(f"{option}: {message}")
         self.option = option
+
+
+class OutOfMemory(VsrError):
+    """The device ran out of memory even with the smallest tiles."""
 
 
 class MissingExtraError(VsrError):

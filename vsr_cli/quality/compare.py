@@ -23,8 +23,9 @@ import numpy as np
 
 from vsr_cli.errors import InputError, MissingExtraError, OutputError
 from vsr_cli.quality.resize import imresize
+from vsr_cli.quality.rgb_video import write_rgb_video
+from vsr_cli.video.publish import part_name
 from vsr_cli.video.reader import VideoReader
-from vsr_cli.video.writer import part_name, write_rgb_video
 
 ZOOM = 4  # the crop is 1/ZOOM of each side, shown ZOOM times larger
 LABEL_HEIGHT = 24

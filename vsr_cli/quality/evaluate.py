@@ -9,19 +9,23 @@ same low-res frames is scored as the baseline every paper prints.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
 
-from vsr_cli.engine import Engine
+from vsr_cli.config import UpscaleConfig
+from vsr_cli.context import RunContext
 from vsr_cli.errors import InputError
-from vsr_cli.models.psrt import SCALE
-from vsr_cli.pipeline import UpscaleOptions, input_pixels, output_pixels
+from vsr_cli.infer.engine import Engine
+from vsr_cli.infer.pixels import input_pixels, output_pixels
+from vsr_cli.infer.sequence import pick_sizes, upscale_frames
+from vsr_cli.models.descriptor import PSRT_RECURRENT
 from vsr_cli.quality import metrics
 from vsr_cli.quality.dataset import Clip, matched, read_image
 from vsr_cli.quality.resize import imresize
-from vsr_cli.sequence import pick_sizes, upscale_frames
+
+SCALE = PSRT_RECURRENT.scale  # the benchmarks' (and the network's) x4
 
 
 @dataclass(frozen=True)
@@ -58,32 +62,30 @@ class _Means:
 def evaluate(
     clips: list[Clip],
     engine: Engine,
-    options: UpscaleOptions,
+    config: UpscaleConfig,
+    context: RunContext,
     crop_border: int = 0,
-    on_start: Callable[[str, int], None] = lambda name, frames: None,
-    on_frame: Callable[[str], None] = lambda name: None,
-    on_end: Callable[[str], None] = lambda name: None,
 ) -> EvalReport:
-    """Score every clip; ``on_start``/``on_frame``/``on_end`` report progress."""
+    """Score every clip, upscaled as ``config`` says (its tiling and scene cuts); each
+    clip's frames are progress for ``context``'s reporter."""
     results, overall = [], _Means()
     tile = chunk = 0
+    reporter = context.reporter
     for clip in clips:
-        on_start(clip.name, len(clip.truth))
+        reporter.start(clip.name, len(clip.truth))
         try:
-            scores, tile, chunk = _score_clip(clip, engine, options, crop_border, on_frame)
+            scores, tile, chunk = _score_clip(
+                clip, engine, config, context.for_file(clip.name), crop_border
+            )
         finally:
-            on_end(clip.name)
+            reporter.finish(clip.name)
         results.append(ClipScores(clip.name, len(clip.truth), scores))
         overall.add(scores)
     return EvalReport(results, overall.result(), tile, chunk)
 
 
 def _score_clip(
-    clip: Clip,
-    engine: Engine,
-    options: UpscaleOptions,
-    border: int,
-    on_frame: Callable[[str], None],
+    clip: Clip, engine: Engine, config: UpscaleConfig, context: RunContext, border: int
 ) -> tuple[dict[str, float], int, int]:
     pairs: dict[int, tuple[np.ndarray, np.ndarray]] = {}  # index -> (truth, low-res) in flight
 
@@ -106,26 +108,12 @@ def _score_clip(
             f"{clip.truth[0]}: {side} px left after the border crop; SSIM needs "
             f"{metrics.SSIM_WINDOW}"
         )
-    tile, chunk = pick_sizes(
-        engine,
-        width,
-        height,
-        options.tile,
-        options.chunk,
-        options.tile_overlap,
-        options.chunk_overlap,
-    )
+    tiling = pick_sizes(engine, width, height, config.tiling, SCALE)
     means = _Means()
     previous: dict[str, np.ndarray] = {}
     center = len(clip.truth) // 2
     stream = upscale_frames(
-        itertools.chain([first], frames),
-        engine,
-        tile,
-        options.tile_overlap,
-        chunk,
-        options.chunk_overlap,
-        scene_cuts=options.scene_cuts,
+        itertools.chain([first], frames), engine, tiling, SCALE, config.scene_cuts, context
     )
     for sr_frame, index in stream:
         truth, lr = pairs.pop(index)
@@ -143,8 +131,8 @@ def _score_clip(
         if previous:
             _add_temporal(means, previous, current, border)
         previous = current
-        on_frame(clip.name)
-    return means.result(), tile, chunk
+        context.reporter.advance(clip.name, 1)
+    return means.result(), tiling.tile, tiling.chunk
 
 
 def _add_temporal(

@@ -1,4 +1,4 @@
-"""Finished pieces -> the output: their video by stream copy, the input's other streams.
+"""Finished pieces -> one output: their video by stream copy, the input's other streams.
 
 The output's video stream is the first piece's (which the writer made as for a
 direct run: same encoder settings, colours, HDR, rotation, aspect ratio), and
@@ -11,15 +11,23 @@ from __future__ import annotations
 
 import heapq
 import math
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import av
 
 from vsr_cli.errors import InputError
-from vsr_cli.video.reader import VideoReader, ffmpeg_reason
+from vsr_cli.video.ffmpeg import ffmpeg_reason
+from vsr_cli.video.reader import VideoReader
 from vsr_cli.video.span import Span, read_packets
-from vsr_cli.video.writer import EncodeSettings, VideoWriter
+from vsr_cli.video.writer import VideoWriter
+
+
+def open_piece(path: Path) -> av.container.InputContainer:
+    try:
+        return av.open(str(path))
+    except av.error.FFmpegError as e:
+        raise InputError(f"{path}: a damaged piece ({ffmpeg_reason(e)}); delete it") from None
 
 
 def _piece_packets(paths: list[Path]) -> Iterator[tuple[float, av.Packet]]:
@@ -44,46 +52,20 @@ def _time(packet: av.Packet) -> float:
     return float(ts * packet.time_base) if ts is not None and packet.time_base else 0.0
 
 
-def join_pieces(
-    source: Path,
-    pieces: list[Path],
-    target: Path,
-    span: Span,
-    base: float,
-    settings: EncodeSettings,
-    scale: int,
-    deinterlace: str,
-    warn: Callable[[str], None],
-    container_format: str | None = None,
+def mux_pieces(
+    writer: VideoWriter, reader: VideoReader, pieces: list[Path], span: Span, base: float
 ) -> None:
-    """Write ``target`` (atomically) from the ``pieces`` of ``span`` of ``source``."""
-    try:
-        first = av.open(str(pieces[0]))
-    except av.error.FFmpegError as e:
-        raise InputError(f"{pieces[0]}: a damaged piece ({ffmpeg_reason(e)}); delete it") from None
-    with first, VideoReader(source, str(source), warn, count_frames=False) as reader:
-        reader.deinterlace(deinterlace)  # the frame rate and time base the pieces have
-        info = reader.info
-        size = (info.width * scale, info.height * scale)
-        with VideoWriter(
-            target,
-            reader,
-            settings,
-            size,
-            warn,
-            container_format,
-            span=span,
-            video_template=first.streams.video[0],
-        ) as writer:
-            copies = read_packets(reader, writer.copied_streams, span, base)
-            merged = heapq.merge(
-                ((t, True, p) for t, p in _piece_packets(pieces)),
-                ((_time(p), False, p) for p in copies),
-                key=lambda item: item[0],
-            )
-            for _, from_piece, packet in merged:
-                if from_piece:
-                    writer.write_encoded(packet)
-                else:
-                    writer.mux_packet(packet)
-            writer.finish()
+    """Write the ``pieces``' video and ``reader``'s other streams over ``span`` (less
+    ``base`` seconds) into ``writer``, in time order, and finish it."""
+    copies = read_packets(reader, writer.copied_streams, span, base)
+    merged = heapq.merge(
+        ((t, True, p) for t, p in _piece_packets(pieces)),
+        ((_time(p), False, p) for p in copies),
+        key=lambda item: item[0],
+    )
+    for _, from_piece, packet in merged:
+        if from_piece:
+            writer.write_encoded(packet)
+        else:
+            writer.mux_packet(packet)
+    writer.finish()

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import itertools
 import re
-from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass, field, replace
+from collections.abc import Iterator
+from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from pathlib import Path
 from typing import BinaryIO
@@ -18,8 +18,11 @@ from typing import BinaryIO
 import av
 import numpy as np
 
+from vsr_cli.context import RunContext
 from vsr_cli.errors import InputError, NoVideoStreamError
 from vsr_cli.video.color import EXACT, ColorSpec
+from vsr_cli.video.deinterlace import DEINTERLACE_MODES, Deinterlacer, deinterlacing
+from vsr_cli.video.ffmpeg import ffmpeg_reason
 from vsr_cli.video.hdr import HdrMetadata
 
 # Containers whose timestamps are a frame index at a constant rate: their decoded frames
@@ -63,9 +66,6 @@ class DecodedFrame:
     context: bool = False  # read only as context for the model, beside a span (video/span.py)
 
 
-DEINTERLACE_MODES = ("auto", "off", "frame", "field")
-
-
 def _open(source: str | Path | BinaryIO, name: str) -> av.container.InputContainer:
     """Tags that are not UTF-8 (old AVI, MPEG-PS) are read with replacement characters
     rather than refusing the file; ``genpts`` fills in the timestamps that AVI and
@@ -80,16 +80,6 @@ def _open(source: str | Path | BinaryIO, name: str) -> av.container.InputContain
         raise InputError(f"{name}: permission denied") from None
     except av.error.FFmpegError as e:
         raise InputError(f"{name}: not a video PyAV can read ({ffmpeg_reason(e)})") from None
-
-
-def ffmpeg_reason(e: Exception) -> str:
-    """FFmpeg's own words for an error: its last log line where PyAV kept one."""
-    text = str(e)
-    logged = re.search(r"last error log: \[[^\]]*\]\s*(.+)$", text, re.S)
-    if logged:
-        return logged[1].strip().rstrip(".")
-    text = getattr(e, "strerror", None) or text
-    return re.sub(r"^\[Errno -?\d+\]\s*", "", text).strip().rstrip(".")
 
 
 def _stream_duration(stream: av.video.stream.VideoStream) -> float | None:
@@ -137,53 +127,29 @@ def _usable(packet: av.Packet) -> bool:
     return False
 
 
-class _Deinterlacer:
-    """FFmpeg's ``bwdif`` on decoded frames: it needs the next frame to finish one, so
-    frames come out one behind, and ``flush`` returns the last."""
-
-    def __init__(
-        self, stream: av.video.stream.VideoStream, per_field: bool, only_flagged: bool
-    ) -> None:
-        self._graph = av.filter.Graph()
-        source = self._graph.add_buffer(template=stream)
-        mode = "send_field" if per_field else "send_frame"
-        deint = "interlaced" if only_flagged else "all"
-        bwdif = self._graph.add("bwdif", f"mode={mode}:parity=auto:deint={deint}")
-        sink = self._graph.add("buffersink")
-        source.link_to(bwdif)
-        bwdif.link_to(sink)
-        self._graph.configure()
-
-    def push(self, frame: av.VideoFrame | None) -> list[av.VideoFrame]:
-        self._graph.push(frame)
-        out = []
-        while True:
-            try:
-                out.append(self._graph.pull())
-            except (av.error.BlockingIOError, av.error.EOFError):
-                return out
-
-    def flush(self) -> list[av.VideoFrame]:
-        return self.push(None)
-
-
 class VideoReader:
     """An open input whose first frame has been decoded; use as a context manager.
 
     Decoding the first frame at once proves the file decodes before any model work,
-    and tells what only frames carry: rotation and interlacing.
+    and tells what only frames carry: rotation and interlacing. Deinterlacing is
+    chosen at open, so ``info`` (frame rate, time base) is final from then on.
     """
 
     def __init__(
         self,
         source: str | Path | BinaryIO,
         name: str | None = None,
-        warn: Callable[[str], None] = lambda message: None,
+        context: RunContext | None = None,
         count_frames: bool = True,
+        deinterlace: str = "off",
     ) -> None:
-        """``count_frames``: read the packets once to count them (for a progress total)."""
+        """``count_frames``: read the packets once to count them (for a progress total).
+        ``deinterlace``: one of ``DEINTERLACE_MODES`` (``auto``: when the first frame is
+        interlaced); what is done is said as a warning."""
+        if deinterlace not in DEINTERLACE_MODES:
+            raise ValueError(f"deinterlace: one of {', '.join(DEINTERLACE_MODES)}")
         self.name = name or str(source)
-        self._warn = warn
+        self._warn = (context or RunContext()).warn
         self._container = _open(source, self.name)
         try:
             video = pick_video_stream(self._container)
@@ -196,7 +162,7 @@ class VideoReader:
             self._last_time: float | None = None
             self._last_pts: int | None = None
             self._resized = False
-            self._fields: _Deinterlacer | None = None
+            self._fields: Deinterlacer | None = None
             self._deinterlacing: tuple[bool, bool] | None = None
             self._raw = self._demux()
             self._ahead: list[av.VideoFrame | av.Packet] = []
@@ -218,6 +184,7 @@ class VideoReader:
             timed = self.first.pts is not None and self.info.container not in _INDEXED_CONTAINERS
             self.origin = float(self.first.time) if timed else 0.0
             self._seekable = timed and not hasattr(source, "read")
+            self._start_deinterlacing(deinterlace)
         except BaseException:
             self._container.close()
             raise
@@ -271,7 +238,7 @@ class VideoReader:
         self._raw = self._demux()
         self._last_pts = self._last_time = None
         if self._deinterlacing is not None:
-            self._fields = _Deinterlacer(self._video, *self._deinterlacing)
+            self._fields = Deinterlacer(self._video, *self._deinterlacing)
 
     def cover_art(self) -> dict[int, bytes]:
         """Attached pictures (stream index -> image bytes): demuxers hand them out first,
@@ -286,15 +253,15 @@ class VideoReader:
     def interlaced(self) -> bool:
         return bool(self.first.interlaced_frame)
 
-    def deinterlace(self, mode: str) -> str | None:
-        """Set up deinterlacing (``auto``: when the first frame is interlaced) and say what
-        was done, for a warning. ``field`` makes one frame of each field, doubling the
-        frame rate (and halving the time base) as players do."""
+    def _start_deinterlacing(self, mode: str) -> None:
+        """Deinterlace per ``mode`` (``auto``: when the first frame is interlaced). ``field``
+        makes one frame of each field, doubling the frame rate (and halving the time base)
+        as players do."""
         if mode == "off" or (mode == "auto" and not self.interlaced):
-            return None
+            return
         per_field = mode == "field"
         self._deinterlacing = (per_field, mode == "auto")
-        self._fields = _Deinterlacer(self._video, *self._deinterlacing)
+        self._fields = Deinterlacer(self._video, *self._deinterlacing)
         if per_field:
             rate = self.info.average_rate
             self.info = replace(
@@ -302,13 +269,7 @@ class VideoReader:
                 time_base=self.info.time_base / 2,
                 average_rate=rate * 2 if rate else None,
             )
-        field_order = str(self._video.codec_context.field_order or "")
-        order = {"bb": "bottom field first", "bt": "bottom field first"}.get(
-            field_order, "top field first"
-        )
-        what = "one frame per field (twice the frame rate)" if per_field else "one frame per frame"
-        source = "interlaced" if self.interlaced else "treated as interlaced"
-        return f"input is {source} ({order}): deinterlaced with bwdif, {what}"
+        self._warn(deinterlacing(self._video, self.interlaced, per_field))
 
     def _probe(self, source: str | Path | BinaryIO, count_frames: bool) -> VideoInfo:
         c = self._container
@@ -465,30 +426,3 @@ class VideoReader:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-
-def describe(reader: VideoReader) -> dict:
-    """Plain facts about an open input, for ``vsr info`` (rotation and interlacing from its
-    first frame)."""
-    info = reader.info
-    return {
-        "file": info.name,
-        "container": info.container,
-        "codec": info.codec,
-        "width": info.width,
-        "height": info.height,
-        "pix_fmt": info.pix_fmt,
-        "bit_depth": info.bit_depth,
-        "fps": float(info.average_rate) if info.average_rate else None,
-        "frames": info.frame_count,
-        "duration": info.duration,
-        "time_base": str(info.time_base),
-        "color_matrix": info.color.matrix,
-        "color_range": info.color.range,
-        "color_primaries": info.color.primaries,
-        "color_transfer": info.color.transfer,
-        "rotation": reader.first.rotation,
-        "interlaced": reader.interlaced,
-        "sample_aspect_ratio": str(reader.video_stream.codec_context.sample_aspect_ratio or 1),
-        "streams": [asdict(s) for s in info.streams],
-    }

@@ -7,37 +7,38 @@ measures is exactly what ``vsr-upscale`` computes (same chunks, tiles, fades).
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
+from dataclasses import replace
 from typing import TypeVar
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from vsr_cli.engine import Engine, free_memory, unit_range
-from vsr_cli.models.psrt import SCALE
-from vsr_cli.plan import ChunkPlan, auto_sizes, default_fade
-from vsr_cli.stitch import ChunkStitcher
+from vsr_cli.context import RunContext
+from vsr_cli.infer.backend import free_memory
+from vsr_cli.infer.engine import Engine
+from vsr_cli.infer.pixels import unit_range
+from vsr_cli.infer.plan import ChunkPlan, Tiling, auto_sizes, default_fade
+from vsr_cli.infer.stitch import ChunkStitcher
 
 Tag = TypeVar("Tag")
 
 
-def pick_sizes(
-    engine: Engine,
-    width: int,
-    height: int,
-    tile: int | None,
-    chunk: int | None,
-    tile_overlap: int,
-    chunk_overlap: int,
-    scale: int = SCALE,
-) -> tuple[int, int]:
-    """(tile, chunk): the ones given, the rest sized from the device's free memory."""
-    if tile is not None and chunk is not None:
-        return tile, chunk
+def pick_sizes(engine: Engine, width: int, height: int, tiling: Tiling, scale: int) -> Tiling:
+    """``tiling`` with its tile and chunk given, those left to ``None`` sized from the
+    device's free memory."""
+    if tiling.tile is not None and tiling.chunk is not None:
+        return tiling
     budget = free_memory(engine.device) // engine.tile_batch
-    auto_tile, auto_chunk = auto_sizes(width, height, budget, tile_overlap, chunk_overlap, scale)
-    return (auto_tile if tile is None else tile), (auto_chunk if chunk is None else chunk)
+    tile, chunk = auto_sizes(
+        width, height, budget, tiling.tile_overlap, tiling.chunk_overlap, scale
+    )
+    return replace(
+        tiling,
+        tile=tile if tiling.tile is None else tiling.tile,
+        chunk=chunk if tiling.chunk is None else tiling.chunk,
+    )
 
 
 class _Scene:
@@ -84,43 +85,40 @@ class _Runner:
     stays shrunk for the following chunks."""
 
     def __init__(
-        self,
-        engine: Engine,
-        tile: int,
-        tile_overlap: int,
-        plan: ChunkPlan,
-        before_chunk: Callable[[], None],
-        scale: int,
+        self, engine: Engine, tiling: Tiling, plan: ChunkPlan, scale: int, context: RunContext
     ) -> None:
-        self.engine, self.tile, self.tile_overlap, self.plan = engine, tile, tile_overlap, plan
-        self.before_chunk, self.scale = before_chunk, scale
+        self.engine, self.tile, self.tile_overlap = engine, tiling.tile, tiling.tile_overlap
+        self.plan, self.scale, self.context = plan, scale, context
 
     def upscale(self, lq: Tensor) -> Tensor:
-        self.before_chunk()
-        out, self.tile = self.engine.upscale(lq, self.tile, self.tile_overlap, self.scale)
+        self.context.check_cancel()
+        out, self.tile = self.engine.upscale(
+            lq, self.tile, self.tile_overlap, self.scale, self.context.warn
+        )
         return out
 
 
 def upscale_frames(
     items: Iterable[tuple[Tensor, Tag] | object],
     engine: Engine,
-    tile: int,
-    tile_overlap: int,
-    chunk: int,
-    chunk_overlap: int,
-    before_chunk: Callable[[], None] = lambda: None,
+    tiling: Tiling,
+    scale: int | None = None,
     scene_cuts: bool = False,
-    scale: int = SCALE,
+    context: RunContext | None = None,
 ) -> Iterator[tuple[Tensor, Tag] | object]:
     """Low-res frames ``((3, h, w) uint8 or float in [0, 1], tag)`` in, ``((3, scale*h,
-    scale*w) float on the device, tag)`` out, in order. Anything that is not such a pair
-    (a packet of another stream) is handed back as soon as it arrives. ``before_chunk``
-    may raise to stop before the next chunk. With ``scene_cuts``, each scene is run as if
-    the video began and ended there: chunks start at the cut and the recurrence never
+    scale*w) float on the device, tag)`` out, in order, cut as ``tiling`` says (sizes
+    given: see ``pick_sizes``). Anything that is not such a pair (a packet of another
+    stream) is handed back as soon as it arrives. Before each chunk, a cancelled
+    ``context`` stops the run; warnings go to it. With ``scene_cuts``, each scene is run as
+    if the video began and ended there: chunks start at the cut and the recurrence never
     carries one scene's features into another.
     """
-    plan = ChunkPlan(chunk, chunk_overlap, default_fade(chunk_overlap))
-    runner = _Runner(engine, tile, tile_overlap, plan, before_chunk, scale)
+    if tiling.tile is None or tiling.chunk is None:
+        raise ValueError("upscale_frames needs a tile and chunk size (see pick_sizes)")
+    plan = ChunkPlan(tiling.chunk, tiling.chunk_overlap, default_fade(tiling.chunk_overlap))
+    scale = scale or engine.descriptor.scale
+    runner = _Runner(engine, tiling, plan, scale, context or RunContext())
     detector = CutDetector() if scene_cuts else None
     scene = _Scene(runner)
     for item in items:

@@ -15,11 +15,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from vsr_cli.api import upscale
-from vsr_cli.engine import Engine
+from vsr_cli.config import UpscaleConfig
+from vsr_cli.context import Cancelled, RunContext
 from vsr_cli.errors import InputError, NoVideoStreamError, VsrError
-from vsr_cli.pipeline import CANCEL, Cancelled, UpscaleOptions
-from vsr_cli.progress import Outcome, Reporter
+from vsr_cli.events import Outcome
+from vsr_cli.infer.engine import Engine
+from vsr_cli.run.upscale import upscale_video
 
 VIDEO_EXTENSIONS = frozenset(
     ".3g2 .3gp .asf .avi .divx .f4v .flv .m2t .m2ts .m2v .m4v .mkv .mod .mov .mp4 .mpeg .mpg "
@@ -34,14 +35,6 @@ CANCEL_WAIT = 30.0  # seconds an interrupted batch waits for its workers' chunks
 class Task:
     src: Path
     dst: Path
-
-
-def parse_shard(text: str) -> tuple[int, int]:
-    """``K/N`` with 1 <= K <= N (1-based, like ``split -n K/N``)."""
-    k, sep, n = text.partition("/")
-    if not (sep and k.isdigit() and n.isdigit() and 1 <= int(k) <= int(n)):
-        raise ValueError(f"{text!r}: expected K/N with 1 <= K <= N, e.g. 1/4")
-    return int(k), int(n)
 
 
 def collect(inputs: list[Path], out_dir: Path, recursive: bool, ext: str | None) -> list[Task]:
@@ -86,7 +79,7 @@ def take_shard(tasks: list[Task], k: int, n: int) -> list[Task]:
 
 
 def _run_one(
-    task: Task, engine: Engine, options: UpscaleOptions, reporter: Reporter, skip_existing: bool
+    task: Task, engine: Engine, config: UpscaleConfig, context: RunContext, skip_existing: bool
 ) -> Outcome:
     name = str(task.src)
     if skip_existing and task.dst.exists():
@@ -94,7 +87,7 @@ def _run_one(
     started = time.perf_counter()
     try:
         task.dst.parent.mkdir(parents=True, exist_ok=True)
-        result = upscale(task.src, task.dst, engine=engine, options=options, reporter=reporter)
+        result = upscale_video(task.src, task.dst, engine, config, context)
     except NoVideoStreamError:  # e.g. an .mp4 holding only audio
         return Outcome(name, "skipped", message="no video stream")
     except Cancelled:
@@ -110,8 +103,8 @@ def _run_one(
 def run_batch(
     tasks: list[Task],
     engines: list[Engine],
-    options: UpscaleOptions,
-    reporter: Reporter,
+    config: UpscaleConfig,
+    context: RunContext,
     skip_existing: bool,
 ) -> list[Outcome]:
     """Every task, spread over one worker per engine; outcomes in task order."""
@@ -121,26 +114,29 @@ def run_batch(
     outcomes: list[Outcome | None] = [None] * len(tasks)
 
     def work(engine: Engine) -> None:
-        while not CANCEL.is_set():
+        while not context.cancel.is_set():
             try:
                 i = pending.get_nowait()
             except queue.Empty:
                 return
-            outcomes[i] = _run_one(tasks[i], engine, options, reporter, skip_existing)
-            if not CANCEL.is_set():  # an interrupted run says so once, from the main thread
-                reporter.outcome(outcomes[i])
+            outcomes[i] = _run_one(tasks[i], engine, config, context, skip_existing)
+            if not context.cancel.is_set():  # an interrupted run says so once, from the main thread
+                context.reporter.outcome(outcomes[i])
 
     if len(engines) == 1:
         work(engines[0])
     else:
-        _run_workers(work, engines)
+        _run_workers(work, engines, context)
     return [o for o in outcomes if o is not None]
 
 
-def _run_workers(work: Callable[[Engine], None], engines: list[Engine]) -> None:
+def _run_workers(
+    work: Callable[[Engine], None], engines: list[Engine], context: RunContext
+) -> None:
     """One thread per engine. The main thread waits on an event, not on the threads:
     Ctrl-C or SIGTERM lands there, asks the workers to stop at their next chunk (each
-    removes its unfinished file), waits for them a while, and goes on unwinding."""
+    removes its unfinished file), waits for them a while, deletes whatever part files
+    are left, and goes on unwinding."""
     finished = threading.Event()
     left = [len(engines)]
     lock = threading.Lock()
@@ -160,6 +156,7 @@ def _run_workers(work: Callable[[Engine], None], engines: list[Engine]) -> None:
         while not finished.wait(0.2):
             pass
     except KeyboardInterrupt:
-        CANCEL.set()
+        context.cancel.set()
         finished.wait(CANCEL_WAIT)
+        context.parts.remove_all()
         raise

@@ -1,6 +1,6 @@
 """A resumable job: the hidden folder beside an output that keeps its finished pieces.
 
-A long video is upscaled as pieces of about ``PIECE_SECONDS`` of video, each
+A long video is upscaled as pieces of about ``--piece-seconds`` of video, each
 computed on its own (with context frames on both sides, as between chunks) and
 encoded into its own file, which appears only when complete. The folder
 ``.NAME.vsr-job`` beside the output ``NAME`` holds them with ``job.json``: the
@@ -27,7 +27,6 @@ from pathlib import Path
 from vsr_cli.errors import InputError, OutputError
 from vsr_cli.video.span import Span
 
-PIECE_SECONDS = 10.0
 FORMAT = 1  # of job.json
 _SAMPLE = 1 << 20  # bytes hashed at each end of the input
 

@@ -2,86 +2,28 @@
 
 Out of GPU memory, it runs fewer tiles at a time, then halves the tile, and
 tries the same chunk again (with a warning each time), down to the model's
-64-pixel minimum: no frame is ever dropped.
+64-pixel minimum: no frame is ever dropped. What it pads, aligns and scales by
+comes from the model's descriptor.
 """
 
 from __future__ import annotations
 
-import copy
 import functools
 import hashlib
 import itertools
-import os
 from collections.abc import Callable
-from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from vsr_cli.models.psrt import SCALE, PSRTRecurrent
-from vsr_cli.models.warp import PATCH
-from vsr_cli.plan import MIN_TILE, default_fade, split
-from vsr_cli.precision import Precision, for_precision
-from vsr_cli.stitch import TileCanvas
-
-
-def pick_device(name: str) -> torch.device:
-    """``auto``: the first CUDA GPU, else Apple's MPS, else the CPU."""
-    if name == "auto":
-        if torch.cuda.is_available():
-            return torch.device("cuda")
-        if torch.backends.mps.is_available():
-            return torch.device("mps")
-        return torch.device("cpu")
-    device = torch.device(name)
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError(f"device {name!r}: this torch build or machine has no CUDA GPU")
-    if device.type == "mps" and not torch.backends.mps.is_available():
-        raise ValueError(f"device {name!r}: MPS is not available here")
-    if (
-        device.type == "cuda"
-        and device.index is not None
-        and (device.index >= torch.cuda.device_count())
-    ):
-        raise ValueError(f"device {name!r}: only {torch.cuda.device_count()} CUDA GPU(s)")
-    return device
-
-
-def free_memory(device: torch.device) -> int:
-    """Bytes the model may use on ``device`` (free GPU memory, or half the available RAM)."""
-    if device.type == "cuda":
-        free, _ = torch.cuda.mem_get_info(device)
-        return int(free * 0.9)
-    try:
-        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") // 2
-    except (ValueError, OSError, AttributeError):
-        return 4 * 2**30
-
-
-def keep_compiled_kernels() -> None:
-    """Point torch.compile's kernel cache at the user's cache folder (unless set already).
-
-    Its default lives in /tmp, which reboots clear; with the cache warm, compiling
-    the released model took 10 s instead of 53 s here (docs/benchmarks.md).
-    """
-    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-    os.environ.setdefault("TORCHINDUCTOR_CACHE_DIR", str(base / "vsr-cli" / "inductor"))
-
-
-def unit_range(pixels: Tensor) -> Tensor:
-    """uint8 frames -> float32 in [0, 1]; float frames are already there."""
-    if pixels.dtype != torch.uint8:
-        return pixels
-    return pixels.float() / _byte_peak(pixels.device)
-
-
-@functools.lru_cache(maxsize=16)
-def _byte_peak(device: torch.device) -> Tensor:
-    """255 as a tensor on ``device``: CUDA divides by a Python number as a multiply by its
-    rounded reciprocal (1 ulp off for half the byte values), by a tensor exactly, as the
-    host does."""
-    return torch.tensor(255.0, device=device)
+from vsr_cli.errors import OutOfMemory
+from vsr_cli.infer.pixels import unit_range
+from vsr_cli.infer.plan import default_fade, split
+from vsr_cli.infer.stitch import TileCanvas
+from vsr_cli.models.descriptor import PSRT_RECURRENT
+from vsr_cli.models.precision import Precision, for_precision
+from vsr_cli.models.psrt import PSRTRecurrent
 
 
 class Engine:
@@ -102,19 +44,14 @@ class Engine:
         self.device = device
         self.precision = precision
         self.tile_batch = tile_batch  # tiles per forward; halved first when memory runs out
-        self._warn = warn
-        if device.type == "cuda":
-            # Tiles share one shape and chunks repeat: cuDNN's per-shape search pays off.
-            # fp32 matrix products may use TF32, as cuDNN's convolutions already do.
-            torch.backends.cudnn.benchmark = True
-            torch.backends.cuda.matmul.allow_tf32 = True
+        self.descriptor = PSRT_RECURRENT
+        self._warn = warn  # out-of-memory retries, unless a call names its own
         if compile or cuda_graphs:
             # The per-frame step is where the time goes; compiled in place so the module
             # names (and state dict) stay the checkpoint's. Each new tile shape compiles anew.
             # With CUDA graphs (experimental, ``vsr bench --cuda-graphs`` until a GPU has
             # measured it) each step replays one captured graph per tile shape; its output
             # lives in the graph's buffers, so the recurrence keeps a copy.
-            keep_compiled_kernels()
             mode = "reduce-overhead" if cuda_graphs else None
             for step in self.model.patch_align.values():
                 step.compile(dynamic=False, mode=mode)
@@ -130,19 +67,22 @@ class Engine:
             digest.update(tensor.detach().cpu().contiguous().view(torch.uint8).numpy().tobytes())
         return digest.hexdigest()
 
-    def with_warnings(self, warn: Callable[[str], None]) -> Engine:
-        """The same model and device, reporting to ``warn`` (one per file in a batch)."""
-        clone = copy.copy(self)
-        clone._warn = warn
-        return clone
-
     @torch.inference_mode()
     def upscale(
-        self, lq: Tensor, tile: int, overlap: int, scale: int = SCALE
+        self,
+        lq: Tensor,
+        tile: int,
+        overlap: int,
+        scale: int | None = None,
+        warn: Callable[[str], None] | None = None,
     ) -> tuple[Tensor, int]:
         """(t, 3, h, w) float in [0, 1], or uint8 (a quarter of the bytes to the device,
         converted there) -> ((t, 3, scale*h, scale*w) float on the device, the tile size
-        that fit)."""
+        that fit). ``scale``: the model's by default; ``warn``: where out-of-memory
+        retries are said (the file's reporter), else the engine's own."""
+        scale = scale or self.descriptor.scale
+        warn = warn or self._warn
+        minimum = self.descriptor.min_size
         while True:
             try:
                 return self._upscale(lq, tile, overlap, scale), tile
@@ -153,12 +93,14 @@ class Engine:
                 current = tile or max(h, w)
                 if self.tile_batch > 1:
                     self.tile_batch //= 2
-                    self._warn(f"out of memory; retrying with {self.tile_batch} tile(s) at a time")
+                    warn(f"out of memory; retrying with {self.tile_batch} tile(s) at a time")
                     continue
-                if current <= MIN_TILE:
-                    raise
-                smaller = max(MIN_TILE, current // 2)
-                self._warn(f"out of memory with tiles of {current} px; retrying with {smaller} px")
+                if current <= minimum:
+                    raise OutOfMemory(
+                        "out of memory even with the smallest tiles; try a smaller --chunk"
+                    ) from None
+                smaller = max(minimum, current // 2)
+                warn(f"out of memory with tiles of {current} px; retrying with {smaller} px")
                 tile = smaller
 
     def _upscale(self, lq: Tensor, tile: int, overlap: int, scale: int) -> Tensor:
@@ -166,8 +108,9 @@ class Engine:
         if self.device.type == "cuda":
             lq = lq.pin_memory()  # so the copy below overlaps with work already queued
         lq = unit_range(lq.to(self.device, non_blocking=True))
+        d = self.descriptor
         # Frames under 64 px are padded (edge pixels repeated) and cropped back.
-        pad_h, pad_w = max(0, MIN_TILE - h), max(0, MIN_TILE - w)
+        pad_h, pad_w = max(0, d.min_size - h), max(0, d.min_size - w)
         if pad_h or pad_w:
             lq = F.pad(lq, (0, pad_w, 0, pad_h), mode="replicate")
         hp, wp = lq.shape[-2:]
@@ -175,10 +118,10 @@ class Engine:
         # inside a tile the windows are the whole frame's: off-grid tiles see other
         # windows everywhere (measured: 42.8 dB against whole-frame output instead of 55).
         # All tiles get one shape (grown into more context), so that they batch and compile once.
-        rows = split(hp, tile, overlap, MIN_TILE, PATCH, uniform=True)
-        cols = split(wp, tile, overlap, MIN_TILE, PATCH, uniform=True)
+        rows = split(hp, tile, overlap, d.min_size, d.alignment, uniform=True)
+        cols = split(wp, tile, overlap, d.min_size, d.alignment, uniform=True)
         if len(rows) == len(cols) == 1:
-            return to_scale(self.model(lq[None])[0][..., : h * SCALE, : w * SCALE], scale)
+            return to_scale(self.model(lq[None])[0][..., : h * d.scale, : w * d.scale], scale)
         # Tiles are resized as they come, so no frame is ever held whole at x4 when the
         # output is x2 or x3: the canvas, the chunk stitcher and the copies to the host
         # all hold frames at the output scale.
@@ -193,21 +136,26 @@ class Engine:
         return canvas.pixels[..., : h * scale, : w * scale]
 
 
+NATIVE = PSRT_RECURRENT.scale
+
+
 def _tile_to_scale(part: Tensor, rows_past: int, cols_past: int, scale: int) -> Tensor:
     """A tile's x4 output at ``scale``. Rows and columns past the frame's end (the padding
     of frames under 64 px) are cut before resizing, as the whole-frame path cuts them, so
     that they do not bleed into the frame's last pixels; the canvas crops their place."""
     dh, dw = max(0, rows_past), max(0, cols_past)
-    part = to_scale(part[..., : part.shape[-2] - dh * SCALE, : part.shape[-1] - dw * SCALE], scale)
+    part = to_scale(
+        part[..., : part.shape[-2] - dh * NATIVE, : part.shape[-1] - dw * NATIVE], scale
+    )
     return F.pad(part, (0, dw * scale, 0, dh * scale)) if dh or dw else part
 
 
 def to_scale(frames: Tensor, scale: int) -> Tensor:
     """(t, 3, 4h, 4w) model output -> (t, 3, scale*h, scale*w): bicubic with antialiasing
     (a plain bicubic shrink aliases fine detail), all frames in one call."""
-    if scale == SCALE:
+    if scale == NATIVE:
         return frames
-    h, w = frames.shape[-2] // SCALE, frames.shape[-1] // SCALE
+    h, w = frames.shape[-2] // NATIVE, frames.shape[-1] // NATIVE
     return F.interpolate(
         frames, size=(h * scale, w * scale), mode="bicubic", antialias=True, align_corners=False
     )

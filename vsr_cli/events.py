@@ -1,10 +1,10 @@
 """Progress, warnings and results, as events; how they look is chosen here, once.
 
-The pipeline and the batch runner only call a ``Reporter``. Three renderings:
+Everything below the CLI only calls a ``Reporter``. Four renderings:
 ``RichReporter`` (bars on a terminal's stderr), ``QuietReporter`` (warnings,
-errors and the batch summary as plain lines) and ``JsonReporter`` (one JSON
-object per line on stderr, nothing else). stdout is never touched: it may be
-carrying video.
+errors, notes and the batch summary as plain lines), ``JsonReporter`` (one JSON
+object per line on stderr, nothing else) and ``CallbackReporter`` (a script's
+callables). stdout is never touched: it may be carrying video.
 
 JSON events, each with ``"event"`` and ``"time"`` (Unix seconds):
   start     file, total (frames, or null when unknown)
@@ -22,6 +22,7 @@ import json
 import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol, TextIO
 
@@ -81,6 +82,8 @@ class QuietReporter:
     def outcome(self, outcome: Outcome) -> None:
         if outcome.status == "failed":
             self.console.print(f"[red]error:[/] {escape(outcome.message)}", highlight=False)
+        elif outcome.status == "done" and outcome.message:
+            self.console.print(outcome.message, markup=False, highlight=False)
 
     def summary(self, outcomes: list[Outcome]) -> None:
         table = Table("file", "frames", "time", "result", title="vsr-upscale batch")
@@ -191,3 +194,41 @@ class JsonReporter:
             frames=sum(o.frames for o in outcomes),
             seconds=round(sum(o.seconds for o in outcomes), 3),
         )
+
+
+class CallbackReporter:
+    """For scripts: frames done (and the total, when known) to ``progress``, warnings to
+    ``warn``."""
+
+    def __init__(
+        self, progress: Callable[[int, int | None], None] | None, warn: Callable[[str], None]
+    ) -> None:
+        self._progress, self._warn = progress, warn
+        self._done, self._total = 0, None
+
+    def start(self, file: str, total: int | None) -> None:
+        self._done, self._total = 0, total
+
+    def advance(self, file: str, frames: int) -> None:
+        self._done += frames
+        if self._progress:
+            self._progress(self._done, self._total)
+
+    def finish(self, file: str) -> None:
+        pass
+
+    def warn(self, message: str, file: str | None = None) -> None:
+        self._warn(f"{file}: {message}" if file else message)
+
+    def outcome(self, outcome: Outcome) -> None:
+        pass
+
+    def summary(self, outcomes: list[Outcome]) -> None:
+        pass
+
+
+class DownloadProgress(Protocol):
+    """How a model download is shown: each source as it is tried, then its bytes."""
+
+    def source(self, model: str, label: str) -> None: ...
+    def bytes(self, done: int, total: int | None) -> None: ...

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-MIN_TILE = 64  # the model's smallest input side
+from vsr_cli.models.descriptor import PSRT_RECURRENT
 
 
 @dataclass(frozen=True)
@@ -114,6 +114,18 @@ def _ramp(distance_inside: np.ndarray, fade: int) -> np.ndarray:
 
 
 @dataclass(frozen=True)
+class Tiling:
+    """How a video is cut: the tile side in low-res pixels and the chunk length in frames
+    (``None``: sized from free memory by ``auto_sizes``; 0: the whole frame, the whole
+    clip), and the context read on each side of a tile or chunk that has a neighbour."""
+
+    tile: int | None = None
+    tile_overlap: int = 16
+    chunk: int | None = None
+    chunk_overlap: int = 4
+
+
+@dataclass(frozen=True)
 class ChunkPlan:
     """Chunk ``k`` owns frames ``[k*size, (k+1)*size)`` and reads ``overlap`` more each side.
 
@@ -164,20 +176,22 @@ def auto_sizes(
     budget: int,
     overlap: int,
     chunk_overlap: int,
-    scale: int = 4,
+    scale: int = PSRT_RECURRENT.scale,
     max_chunk: int = 60,
+    min_tile: int = PSRT_RECURRENT.min_size,
 ) -> tuple[int, int]:
     """(tile, chunk) that fit ``budget`` bytes: the whole frame and long chunks when they fit,
-    since more context is better; smaller tiles first, then shorter chunks, when not."""
-    for tile in [0, *(t for t in (1024, 768, 512, 384, 256, 192, 128, 96, MIN_TILE))]:
+    since more context is better; smaller tiles first, then shorter chunks, when not. The
+    byte counts above are the released PSRT-recurrent's."""
+    for tile in [0, *(t for t in (1024, 768, 512, 384, 256, 192, 128, 96, min_tile))]:
         if tile and tile >= max(width, height):
             continue
         tw = width if not tile else min(width, tile + 2 * overlap)
         th = height if not tile else min(height, tile + 2 * overlap)
-        pixels = max(tw, MIN_TILE) * max(th, MIN_TILE)
+        pixels = max(tw, min_tile) * max(th, min_tile)
         spare = budget - pixels * BYTES_PER_PIXEL_STEP
         per_frame = pixels * BYTES_PER_PIXEL_FRAME + width * height * bytes_per_frame_pixel(scale)
         frames = spare // per_frame - 2 * chunk_overlap
         if frames >= 8:
             return tile, int(min(frames, max_chunk))
-    return MIN_TILE, 8
+    return min_tile, 8

@@ -10,8 +10,7 @@ import functools
 
 import torch
 from torch import Tensor
-
-from vsr_cli.plan import Window, blend_weights
+from vsr_cli.infer.plan import Window, blend_weights
 
 
 @functools.lru_cache(maxsize=256)

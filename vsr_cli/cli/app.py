@@ -1,0 +1,146 @@
+"""The ``vsr`` and ``vsr-upscale`` programs: their commands, signals, and ONE table from
+errors to a line on stderr and an exit code.
+
+Exit codes: 0 done, 1 failed, 2 usage error (before any model loads), 130
+interrupted (Ctrl-C), 143 terminated (SIGTERM); either way no output file or
+temporary file is left. ``VSR_DEBUG=1`` shows tracebacks instead. The CLI imports
+nothing of vsr_cli but ``api``, ``config``, ``errors`` and the reporters.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import os
+import signal
+import sys
+from collections.abc import Callable
+
+import typer
+
+from vsr_cli.cli import commands, quality, upscale
+from vsr_cli.errors import UsageError, VsrError
+from vsr_cli.events import JsonReporter, Outcome, QuietReporter
+
+EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED, EXIT_TERMINATED = 1, 2, 130, 143
+
+
+class _Terminated(KeyboardInterrupt):
+    """SIGTERM (a scheduler's time limit, ``kill``), cleaned up like Ctrl-C."""
+
+
+def _on_sigterm(signum: int, frame: object) -> None:
+    raise _Terminated
+
+
+def _silence_stdout() -> None:
+    """After the reader of stdout went away: point it at /dev/null, so that Python's own
+    flush at exit does not print a traceback about the broken pipe."""
+    with contextlib.suppress(OSError, ValueError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+
+
+def _closed_pipe(e: BaseException) -> str:
+    _silence_stdout()
+    return "the output pipe was closed before the video was complete"
+
+
+def _usage(e: BaseException) -> str:
+    """Typer's own parsing errors (an unknown option, a value that is not a number)."""
+    return e.format_message()  # type: ignore[attr-defined]
+
+
+def _is_parse_error(e: BaseException) -> bool:
+    # Typer carries its own copy of Click: recognised by shape, not by import.
+    return hasattr(e, "format_message") and hasattr(e, "exit_code")
+
+
+# Ordered: the first row whose test matches wins, so a subclass precedes its base
+# (SIGTERM's _Terminated before KeyboardInterrupt; EncoderOptionError is a UsageError
+# and an OutputError, and exits 2 because UsageError comes before VsrError).
+_ERRORS: tuple[tuple[Callable[[BaseException], bool], int, Callable[[BaseException], str]], ...] = (
+    (lambda e: isinstance(e, _Terminated), EXIT_TERMINATED, lambda e: "terminated"),
+    (lambda e: isinstance(e, KeyboardInterrupt), EXIT_INTERRUPTED, lambda e: "interrupted"),
+    (lambda e: isinstance(e, UsageError), EXIT_USAGE, str),
+    (_is_parse_error, EXIT_USAGE, _usage),
+    (lambda e: isinstance(e, BrokenPipeError), EXIT_FAILED, _closed_pipe),
+    (lambda e: isinstance(e, VsrError), EXIT_FAILED, str),
+    (
+        lambda e: isinstance(e, MemoryError),
+        EXIT_FAILED,
+        lambda e: "out of memory; try a smaller --chunk or --tile",
+    ),
+)
+
+
+def _report(e: BaseException) -> int:
+    """Say what went wrong in one line (a JSON event with ``--json``) and give the exit code;
+    an error the table does not know is raised, with its traceback (so is every error
+    with ``VSR_DEBUG=1``)."""
+    row = next((r for r in _ERRORS if r[0](e)), None)
+    if row is None or os.environ.get("VSR_DEBUG") == "1":
+        raise e
+    _, code, message = row
+    said = message(e)
+    if said:  # (a command run without arguments has printed its help instead)
+        reporter = JsonReporter() if "--json" in sys.argv[1:] else QuietReporter()
+        reporter.outcome(Outcome("", "failed", message=said))
+    return code
+
+
+def _guarded(command: Callable[..., None]) -> Callable[..., None]:
+    """``command`` with its errors reported through the table, before Typer's own handling
+    (which would turn Ctrl-C into a silent 130 and a closed pipe into a silent 1)."""
+
+    @functools.wraps(command)
+    def run(*args: object, **kwargs: object) -> None:
+        try:
+            command(*args, **kwargs)
+        except typer.Exit:
+            raise
+        except BaseException as e:
+            raise typer.Exit(_report(e)) from None
+
+    return run
+
+
+def _main(app: typer.Typer, prog_name: str) -> None:
+    """Run ``app``; usage errors of Typer's own parsing go through the table too."""
+    signal.signal(signal.SIGTERM, _on_sigterm)
+    try:
+        code = app(prog_name=prog_name, standalone_mode=False)
+    except Exception as e:
+        code = _report(e)
+    raise SystemExit(code if isinstance(code, int) else 0)
+
+
+def _app(**settings: object) -> typer.Typer:
+    return typer.Typer(add_completion=False, pretty_exceptions_enable=False, **settings)
+
+
+COMMANDS = {
+    "upscale": upscale.upscale,
+    "models": commands.models,
+    "download": commands.download,
+    "info": commands.info,
+    "bench": commands.bench,
+    "join": commands.join,
+    "eval": quality.evaluate,
+    "compare": quality.compare,
+}
+vsr_app = _app(no_args_is_help=True, help="Video super-resolution with PSRT-recurrent.")
+for name, command in COMMANDS.items():
+    vsr_app.command(name)(_guarded(command))
+
+
+def upscale_main() -> None:
+    """Entry point of ``vsr-upscale``."""
+    app = _app()
+    app.command()(_guarded(upscale.upscale))
+    _main(app, "vsr-upscale")
+
+
+def vsr_main() -> None:
+    """Entry point of ``vsr``."""
+    _main(vsr_app, "vsr")

@@ -1,0 +1,103 @@
+"""``vsr models``, ``vsr download``, ``vsr info``, ``vsr bench`` and ``vsr join``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from vsr_cli import api
+from vsr_cli.cli import options as o
+from vsr_cli.cli import render
+from vsr_cli.config import parse_size
+from vsr_cli.events import QuietReporter
+
+
+def models(json_output: o.JsonOutput = False) -> None:
+    """List the models of weights.toml: downloaded or not, from where, and their sha256."""
+    listing = api.models()
+    rows = render.model_rows(listing)
+    if json_output:
+        default = next(m.name for m in listing if m.default)
+        print(json.dumps({"default": default, "models": rows}))
+        return
+    render.models_text(rows)
+
+
+def download(
+    name: Annotated[str | None, typer.Argument(show_default="the default model")] = None,
+    all_models: Annotated[bool, typer.Option("--all", help="Every model of weights.toml.")] = False,
+) -> None:
+    """Fetch model weights into the local cache, for machines that go offline later."""
+    bar = render.DownloadBar()
+    try:
+        fetched = api.download(name, all_models, bar)
+    finally:
+        bar.close()
+    for model, found in fetched:
+        render.stderr.print(
+            f"{model}: {found.size / 2**20:.1f} MiB from {found.source}, "
+            f"sha256 {found.sha256}\n  {found.path}",
+            markup=False,
+        )
+
+
+def info(
+    file: Annotated[Path, typer.Argument(help="A video file.", show_default=False)],
+    json_output: o.JsonOutput = False,
+) -> None:
+    """What vsr-cli sees in a video: streams, codec, size, rate, frames, colors, rotation."""
+    facts = api.info(file)
+    if json_output:
+        print(json.dumps(facts))
+        return
+    render.info_table(facts)
+
+
+def bench(
+    size: Annotated[str, typer.Option(help="Low-res WIDTHxHEIGHT.")] = "320x180",
+    frames: Annotated[int, typer.Option(min=2, help="Frames per run.")] = 10,
+    device: o.Device = "auto",
+    precision: o.Precision = "auto",
+    repeats: Annotated[int, typer.Option(min=1)] = 3,
+    pipeline: Annotated[bool, typer.Option(help="Also time the whole pipeline on a clip.")] = False,
+    compile: Annotated[
+        bool, typer.Option("--compile", help="Time torch.compile too, against eager, same run.")
+    ] = False,
+    cuda_graphs: Annotated[
+        bool,
+        typer.Option(
+            "--cuda-graphs",
+            help="Like --compile, with each step replayed as a CUDA graph (experimental).",
+        ),
+    ] = False,
+    tile: Annotated[int, typer.Option(help="Tile size in low-res px; 0: whole frame.")] = 0,
+    tile_overlap: o.TileOverlap = 16,
+    tile_batch: o.TileBatch = 1,
+    weights: o.Weights = None,
+    json_output: o.JsonOutput = False,
+) -> None:
+    """Frames per second, ms per frame, TFLOP/s and peak memory of the model (random weights
+    of the released configuration unless --weights)."""
+    settings = api.BenchSettings(
+        parse_size(size), frames, repeats, pipeline, compile, cuda_graphs, tile, tile_overlap,
+        tile_batch,
+    )  # fmt: skip
+    result = api.bench(settings, device, precision, weights, QuietReporter(render.stderr))
+    if json_output:
+        print(json.dumps(render.bench_dict(result)))
+        return
+    render.bench_table(result)
+
+
+def join(
+    output: Annotated[
+        Path, typer.Argument(help="The output a --segment run was writing.", show_default=False)
+    ],
+    overwrite: o.Overwrite = False,
+) -> None:
+    """Write OUTPUT from the pieces that --segment runs left beside it (stream copy)."""
+    count = api.join(output, overwrite, QuietReporter(render.stderr))
+    render.stderr.print(f"{output}: joined {count} pieces", markup=False)

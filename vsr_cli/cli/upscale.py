@@ -1,0 +1,95 @@
+"""``vsr-upscale`` (and ``vsr upscale``): options in, one file or a batch out."""
+
+from __future__ import annotations
+
+import typer
+
+from vsr_cli import api
+from vsr_cli.cli import options as o
+from vsr_cli.cli.render import DownloadBar, reporter
+from vsr_cli.config import PIECE_SECONDS, UpscaleConfig
+
+
+def upscale(
+    inputs: o.Inputs,
+    output: o.Output,
+    scale: o.Scale = 4,
+    model: o.ModelName = None,
+    weights: o.Weights = None,
+    device: o.Device = "auto",
+    precision: o.Precision = "auto",
+    tile: o.Tile = None,
+    tile_overlap: o.TileOverlap = 16,
+    tile_batch: o.TileBatch = 1,
+    chunk: o.Chunk = None,
+    chunk_overlap: o.ChunkOverlap = 4,
+    codec: o.Codec = None,
+    crf: o.Crf = None,
+    preset: o.Preset = None,
+    pix_fmt: o.PixFmt = None,
+    encoder_opt: o.EncoderOpt = None,
+    format: o.Format = None,
+    deinterlace: o.Deinterlace = "auto",
+    ss: o.Start = None,
+    duration: o.Length = None,
+    to: o.Stop = None,
+    scene_cuts: o.SceneCuts = "auto",
+    resume: o.Resume = True,
+    segment: o.Segment = None,
+    piece_seconds: o.PieceSeconds = PIECE_SECONDS,
+    recursive: o.Recursive = False,
+    ext: o.Ext = None,
+    skip_existing: o.SkipExisting = False,
+    shard: o.Shard = None,
+    json_events: o.JsonEvents = False,
+    compile: o.Compile = False,
+    overwrite: o.Overwrite = False,
+    quiet: o.Quiet = False,
+) -> None:
+    """Upscale videos with PSRT-recurrent, keeping audio, subtitles, timestamps and colors.
+
+    One input and an output file: that file. Several inputs, or a folder: every
+    video into the output folder, under the same relative paths.
+    """
+    config = UpscaleConfig.build(
+        scale=scale,
+        tile=tile,
+        tile_overlap=tile_overlap,
+        chunk=chunk,
+        chunk_overlap=chunk_overlap,
+        codec=codec,
+        crf=crf,
+        preset=preset,
+        pix_fmt=pix_fmt,
+        encoder_options=encoder_opt,
+        format=format,
+        deinterlace=deinterlace,
+        ss=ss,
+        duration=duration,
+        to=to,
+        scene_cuts=scene_cuts,
+        resume=resume,
+        segment=segment,
+        piece_seconds=piece_seconds,
+        overwrite=overwrite,
+    )
+    work = api.plan_work(inputs, output, config, recursive, ext, shard)
+    report = reporter(json_events, quiet)
+    bar = DownloadBar() if not json_events else None
+    try:
+        engines = api.load_engines(
+            model=model,
+            weights=weights,
+            device=device,
+            precision=precision,
+            compile=compile,
+            tile_batch=tile_batch,
+            warn=report.warn,
+            download=bar,
+        )
+    finally:
+        if bar is not None:
+            bar.close()
+    outcomes = api.run_work(work, engines, report, skip_existing)
+    if any(o.status == "failed" for o in outcomes):
+        raise typer.Exit(1)

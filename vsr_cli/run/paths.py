@@ -1,0 +1,46 @@
+"""Rules for where an output may go, checked before any work: never over the input, never
+over a file without ``--overwrite``, never where it could not be written anyway."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from vsr_cli.errors import OutputError
+
+STDIO = Path("-")  # stdin as an input, stdout as an output
+
+
+def check_paths(src: Path, dst: Path, overwrite: bool) -> None:
+    """Refuse what would lose data: writing over the input, or over a file without -y."""
+    if dst == STDIO:
+        return
+    if not dst.parent.is_dir():
+        raise OutputError(f"{dst.parent}: no such folder")
+    limit = name_max(dst.parent)
+    if len(os.fsencode(dst.name)) > limit:
+        raise OutputError(f"{dst.name[:40]}...: file name longer than {limit} bytes")
+    if dst.exists() and src.exists() and dst.resolve() == src.resolve():
+        raise OutputError(f"{dst}: the output is the input")
+    if dst.is_dir():
+        raise OutputError(f"{dst}: is a folder")
+    if dst.exists() and not overwrite:
+        raise OutputError(f"{dst}: exists; pass --overwrite (-y) to replace it")
+    if not os.access(dst.parent, os.W_OK):
+        raise OutputError(f"{dst.parent}: permission denied (cannot write there)")
+
+
+def name_max(folder: Path) -> int:
+    """The longest file name ``folder``'s file system takes, in bytes."""
+    try:
+        return os.pathconf(folder, "PC_NAME_MAX")
+    except (OSError, ValueError):
+        return 255
+
+
+def is_dir(path: Path) -> bool:
+    """A name too long for the file system is no folder (and is refused later, in one line)."""
+    try:
+        return path.is_dir()
+    except OSError:
+        return False

@@ -1,0 +1,169 @@
+"""A long video in resumable pieces: which job an output belongs to, computing the pieces
+still missing (of this segment's share), and joining them into the output."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from vsr_cli.config import UpscaleConfig
+from vsr_cli.context import RunContext
+from vsr_cli.errors import InputError, OutputError
+from vsr_cli.infer.engine import Engine
+from vsr_cli.infer.plan import Tiling
+from vsr_cli.run.job import (
+    Job,
+    input_fingerprint,
+    job_folder,
+    plan_pieces,
+    read_job,
+    share,
+    start_job,
+)
+from vsr_cli.run.paths import check_paths, name_max
+from vsr_cli.run.write import open_input, write_span
+from vsr_cli.video.join import mux_pieces, open_piece
+from vsr_cli.video.reader import VideoReader
+from vsr_cli.video.span import Span, read_span
+from vsr_cli.video.spec import OutputSpec
+from vsr_cli.video.writer import VideoWriter
+
+
+def job_for(
+    reader: VideoReader,
+    src: Path,
+    dst: Path,
+    engine: Engine,
+    config: UpscaleConfig,
+    tiling: Tiling,
+    context: RunContext,
+) -> Job | None:
+    """The resumable job for this output (begun now, or found from an earlier run), or
+    None where the video is written directly: an input that can't seek or has no stated
+    duration, or a span shorter than two pieces (nothing worth resuming)."""
+    info, span, pieces = reader.info, config.span, config.pieces
+    ends = [e for e in (span.end, info.duration) if e is not None]
+    # Planned up to a frame before the end the file states, so that no piece lies past
+    # the last frame (a piece that still does comes out empty).
+    period = 1 / float(info.average_rate or 25)
+    end = min(ends) - period if ends else None
+    folder_fits = len(os.fsencode(job_folder(dst).name)) <= name_max(dst.parent)
+    if not reader.can_seek or end is None or end <= span.start or not folder_fits:
+        if pieces.segment:
+            raise InputError(f"{src}: --segment needs a file that can seek, of known length")
+        return None
+    planned = plan_pieces(span, end, pieces.seconds)
+    if len(planned) < 2 and not pieces.segment:
+        return None
+    identity = json.loads(json.dumps({
+        "input": input_fingerprint(src),
+        "settings": config.record() | {"precision": engine.precision, "model": engine.fingerprint},
+    }))  # fmt: skip
+    found = read_job(dst)
+    if found is not None and (found[1] != identity or not pieces.resume):
+        if pieces.segment:
+            raise OutputError(
+                f"{found[0].folder}: holds pieces made from another input or with other "
+                "settings; run every segment with the same command, or delete the folder"
+            )
+        if pieces.resume:
+            context.warn("the input or the settings changed since the last run: starting over")
+        found[0].remove()
+        found = None
+    if found is not None:
+        return found[0]
+    # The output's timestamps: the input's for a whole video (as a direct run keeps them),
+    # from 0 for a section (as --ss makes them).
+    base = 0.0
+    if not span.whole:
+        base = next(f.time for f in read_span(reader, set(), span, base=0.0) if not f.context)
+    proposed = Job(job_folder(dst), planned, base, tiling.tile, tiling.chunk, dst.suffix)
+    return start_job(dst, proposed, identity, src)
+
+
+def make_pieces(
+    src: Path, job: Job, engine: Engine, config: UpscaleConfig, context: RunContext
+) -> int:
+    """Compute the job's missing pieces (of this segment's share); returns the frames.
+    Every piece opens the input and an encoder again: give a ``context.once()``."""
+    name = str(src)
+    count = len(job.pieces)
+    segment = config.pieces.segment
+    todo = job.missing(share(count, *segment) if segment else range(count))
+    tiling = Tiling(job.tile, config.tiling.tile_overlap, job.chunk, config.tiling.chunk_overlap)
+    reporter = context.reporter
+    frames = 0
+    reporter.start(name, None)
+    try:
+        for index in todo:
+            context.check_cancel()
+            with open_input(src, name, config, context, count_frames=False) as reader:
+                frames += write_span(
+                    reader,
+                    job.piece_path(index),
+                    engine,
+                    config,
+                    tiling,
+                    context,
+                    lambda n: reporter.advance(name, n),
+                    job.pieces[index],
+                    base=job.base,
+                    copy_streams=False,
+                    required=index == 0,
+                )
+    finally:
+        reporter.finish(name)
+    return frames
+
+
+def join_job(
+    job: Job, source: Path, target: Path, config: UpscaleConfig, context: RunContext
+) -> None:
+    """Write ``target`` (atomically) from all the job's pieces, and remove the job."""
+    pieces = [job.piece_path(i) for i in range(len(job.pieces))]
+    whole = Span(job.pieces[0].start, job.pieces[-1].end)
+    with open_piece(pieces[0]) as first:
+        with open_input(source, str(source), config, context, count_frames=False) as reader:
+            spec = OutputSpec.from_source(reader, config.scale, whole)
+            template = first.streams.video[0]
+            with VideoWriter(
+                target, spec, config.encode, context, config.format, video_template=template
+            ) as writer:
+                mux_pieces(writer, reader, pieces, whole, job.base)
+    job.remove()
+
+
+def join_output(output: Path, overwrite: bool, context: RunContext) -> int:
+    """``vsr join``: the output of a job whose segments are all made; returns the pieces."""
+    found = read_job(output)
+    if found is None:
+        raise InputError(f"{output}: no pieces beside it ({job_folder(output)} is missing)")
+    job, identity, source = found
+    if not source.is_file() or input_fingerprint(source) != identity["input"]:
+        raise InputError(f"{source}: the input is missing or changed since the pieces")
+    missing = job.missing()
+    if missing:
+        raise InputError(
+            f"{output}: {len(missing)} of {len(job.pieces)} pieces are not made yet "
+            f"(the first: {missing[0] + 1}); run the remaining segments"
+        )
+    check_paths(source, output, overwrite)
+    try:
+        config = UpscaleConfig.from_record(identity["settings"])
+    except ValueError:
+        raise InputError(f"{job.folder}: pieces of another version of vsr-cli") from None
+    join_job(job, source, output, config, context.for_file(str(source)).once())
+    return len(job.pieces)
+
+
+def segment_note(segment: tuple[int, int], left: int, output: Path) -> str:
+    """What a ``--segment`` run says when its share is done."""
+    k, n = segment
+    todo = (
+        f"{left} pieces of other segments still to make; then " if left else "every piece is made: "
+    )
+    return (
+        f"segment {k}/{n} done; {todo}`vsr join {output}` (or this command without "
+        "--segment) writes the output"
+    )

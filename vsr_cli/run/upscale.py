@@ -1,0 +1,88 @@
+"""One video, start to end: where it comes from and goes, the sizes that fit, and whether
+it is written directly or as a resumable job of pieces."""
+
+from __future__ import annotations
+
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+from vsr_cli.config import UpscaleConfig
+from vsr_cli.context import RunContext
+from vsr_cli.errors import InputError
+from vsr_cli.infer.engine import Engine
+from vsr_cli.infer.sequence import pick_sizes
+from vsr_cli.run.paths import STDIO, check_paths
+from vsr_cli.run.pieces import job_for, join_job, make_pieces
+from vsr_cli.run.write import open_input, write_span
+from vsr_cli.video.reader import VideoInfo
+from vsr_cli.video.span import Span
+
+
+@dataclass(frozen=True)
+class Result:
+    frames: int  # computed by this run
+    seconds: float
+    pieces_left: int | None = None  # of a --segment run: pieces still to make (not joined)
+
+
+def upscale_video(
+    src: Path | BinaryIO,
+    dst: Path | BinaryIO,
+    engine: Engine,
+    config: UpscaleConfig,
+    context: RunContext,
+) -> Result:
+    """Upscale ``src`` into ``dst``: paths (``-``: stdin / stdout) or binary file objects.
+    A file appears only when complete; a long one is made in resumable pieces."""
+    source = sys.stdin.buffer if src == STDIO else src
+    target = sys.stdout.buffer if dst == STDIO else dst
+    if isinstance(target, Path):
+        check_paths(source if isinstance(source, Path) else STDIO, target, config.overwrite)
+    started = time.perf_counter()
+    name = str(source) if isinstance(source, Path) else getattr(source, "name", "stream")
+    name = "stdin" if src == STDIO else str(name)
+    # Each warning once for the file: a job's pieces open the input and an encoder again.
+    context = context.for_file(name).once()
+    reporter = context.reporter
+    with open_input(source, name, config, context) as reader:
+        info = reader.info
+        tiling = pick_sizes(engine, info.width, info.height, config.tiling, config.scale)
+        job = None
+        if isinstance(source, Path) and isinstance(target, Path):
+            job = job_for(reader, source, target, engine, config, tiling, context)
+        elif config.pieces.segment:
+            raise InputError("--segment works on files, not pipes or streams")
+        if job is None:
+            reporter.start(name, expected_frames(info, config.span))
+            try:
+                frames = write_span(
+                    reader,
+                    target,
+                    engine,
+                    config,
+                    tiling,
+                    context,
+                    lambda n: reporter.advance(name, n),
+                    config.span,
+                )
+            finally:
+                reporter.finish(name)
+            return Result(frames, time.perf_counter() - started)
+    frames = make_pieces(source, job, engine, config, context)
+    if config.pieces.segment:  # joined by `vsr join` or a plain run: never by two segments
+        return Result(frames, time.perf_counter() - started, pieces_left=len(job.missing()))
+    join_job(job, source, target, config, context)
+    return Result(frames, time.perf_counter() - started)
+
+
+def expected_frames(info: VideoInfo, span: Span) -> int | None:
+    """For the progress bar: the input's frames, or an estimate of the span's."""
+    if span.whole:
+        return info.frame_count
+    end = span.end if span.end is not None else info.duration
+    if end is None or not info.average_rate:
+        return None
+    return max(0, round((end - span.start) * float(info.average_rate)))
