@@ -9,8 +9,8 @@ import pytest
 import torch
 
 from vsr_cli.errors import CheckpointError
+from vsr_cli.models.precision import for_precision
 from vsr_cli.models.psrt import PSRTConfig, PSRTRecurrent
-from vsr_cli.precision import for_precision
 
 
 def psnr(a: torch.Tensor, b: torch.Tensor) -> float:
@@ -156,7 +156,9 @@ def test_frames_below_64_pixels_are_refused(golden_model):
         run(golden_model, torch.rand(1, 2, 3, 64, 48))
 
 
-@pytest.mark.parametrize(("precision", "tolerance"), [("fp32", 1e-5), ("bf16", 3e-2)])
+# bf16 keeps 8 significant bits: near 1.0 an ulp is 0.0078, and the padded and plain runs sum
+# in different orders (CPUs with and without bf16 instructions differ by up to 4 ulps here).
+@pytest.mark.parametrize(("precision", "tolerance"), [("fp32", 1e-5), ("bf16", 5e-2)])
 def test_padding_the_head_dim_keeps_the_function(golden_model, golden_io, precision, tolerance):
     """On CUDA q, k, v come out of the projection padded to a multiple of 8 channels per
     head (fused attention kernels need it): forced here on the CPU, the whole network must
