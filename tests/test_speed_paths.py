@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 import torch
 
+from vsr_cli.infer.backend import configure_backend
 from vsr_cli.infer.engine import Engine
 from vsr_cli.models.precision import for_precision
 from vsr_cli.models.psrt import PSRTRecurrent
@@ -29,6 +30,7 @@ def test_compiled_model_matches_eager(golden_params, user_cache, monkeypatch):
     Here (2-core CPU, tiny model) compiling took ~48 s."""
     monkeypatch.delenv("TORCHINDUCTOR_CACHE_DIR", raising=False)
     monkeypatch.setenv("XDG_CACHE_HOME", str(user_cache))
+    configure_backend([torch.device("cpu")])  # as load_engines does, before any engine
     lq = torch.rand(3, 3, 64, 72)
     eager, _ = Engine(
         PSRTRecurrent.from_state_dict(golden_params), torch.device("cpu"), "fp32", print

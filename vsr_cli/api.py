@@ -67,16 +67,18 @@ def load_engines(
     weights: str | os.PathLike | None = None,
     device: str = "auto",
     precision: str = "auto",
-    compile: bool = False,
+    compile: bool | None = None,
     tile_batch: int = 1,
+    cuda_graphs: bool | None = None,
     warn: Callable[[str], None] = _log.warning,
     download: DownloadProgress | None = None,
 ) -> list[Engine]:
     """One engine per device, all from one read of the weights: a local file, or a model
     of weights.toml fetched on first use (``download`` shows it)."""
     settings = EngineConfig(
-        model, Path(weights) if weights else None, device, precision, compile, tile_batch
-    )
+        model, Path(weights) if weights else None, device, precision, compile, tile_batch,
+        cuda_graphs,
+    )  # fmt: skip
     found = devices(settings.device)
     if settings.device == "auto" and found[0].type == "cpu":
         warn("no GPU found: running on the CPU, which is slow")
@@ -92,6 +94,7 @@ def load_engines(
             warn,
             settings.compile,
             settings.tile_batch,
+            settings.cuda_graphs,
         )
         for d in found
     ]
@@ -115,7 +118,7 @@ def upscale(
     weights: str | os.PathLike | None = None,
     device: str = "auto",
     precision: str = "auto",
-    compile: bool = False,
+    compile: bool | None = None,
     tile_batch: int = 1,
     format: str | None = None,
     progress: Callable[[int, int | None], None] | None = None,

@@ -58,6 +58,7 @@ class UpscaleConfig:
         tile_overlap: int = 16,
         chunk: int | None = None,
         chunk_overlap: int = 4,
+        chunk_batch: int | None = None,
         codec: str | None = None,
         crf: int | None = None,
         preset: str | None = None,
@@ -85,6 +86,7 @@ class UpscaleConfig:
         if tile is not None and (tile < 0 or 0 < tile < minimum):
             raise UsageError(f"--tile: tiles must be 0 (whole frame) or at least {minimum} px")
         _at_least(0, tile_overlap=tile_overlap, chunk_overlap=chunk_overlap, chunk=chunk)
+        _at_least(1, chunk_batch=chunk_batch)
         if deinterlace not in DEINTERLACE_MODES:
             raise UsageError(f"--deinterlace: choose one of {', '.join(DEINTERLACE_MODES)}")
         if isinstance(scene_cuts, str):
@@ -95,7 +97,7 @@ class UpscaleConfig:
             raise UsageError("--piece-seconds: must be above 0")
         return cls(
             scale=scale,
-            tiling=Tiling(tile, tile_overlap, chunk, chunk_overlap),
+            tiling=Tiling(tile, tile_overlap, chunk, chunk_overlap, chunk_batch),
             encode=EncodeSettings(codec, crf, preset, pix_fmt, _key_values(encoder_options)),
             format=format,
             span=_span(ss, duration, to),
@@ -106,7 +108,8 @@ class UpscaleConfig:
         )
 
     def record(self) -> dict:
-        """The settings that shape a job's pieces, as ``job.json`` keeps them."""
+        """The settings that shape a job's pieces, as ``job.json`` keeps them (not the
+        chunk batch: chunks side by side compute what they compute one at a time)."""
         t = self.tiling
         return {
             "scale": self.scale,
@@ -150,8 +153,9 @@ class EngineConfig:
     weights: Path | None = None  # a local checkpoint instead
     device: str = "auto"
     precision: str = "auto"
-    compile: bool = False
+    compile: bool | None = None  # None: on a GPU, for jobs long enough to pay for it
     tile_batch: int = 1
+    cuda_graphs: bool | None = None  # whole chunks replayed as CUDA graphs; None: on CUDA
 
     def __post_init__(self) -> None:
         if self.precision not in PRECISIONS:

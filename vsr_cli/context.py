@@ -65,6 +65,10 @@ class RunContext:
             self._said.add(message)
         self.reporter.warn(message, self.file)
 
+    def status(self, message: str) -> None:
+        """What runs now, while no frame has come out (compiling, the first chunk)."""
+        self.reporter.status(self.file or "", message)
+
     def check_cancel(self) -> None:
         """Raise ``Cancelled`` once the run is asked to stop: called between chunks."""
         if self.cancel.is_set():

@@ -8,6 +8,8 @@ callables). stdout is never touched: it may be carrying video.
 
 JSON events, each with ``"event"`` and ``"time"`` (Unix seconds):
   start     file, total (frames, or null when unknown)
+  status    file, message (what runs while no frame has come out yet: compiling, the
+            first chunk)
   progress  file, frames, total, fps          (at most twice a second per file)
   warning   message, file (or null)
   done      file, output, frames, seconds
@@ -55,6 +57,7 @@ class Reporter(Protocol):
     def start(self, file: str, total: int | None) -> None: ...
     def advance(self, file: str, frames: int) -> None: ...
     def finish(self, file: str) -> None: ...
+    def status(self, file: str, message: str) -> None: ...
     def warn(self, message: str, file: str | None = None) -> None: ...
     def outcome(self, outcome: Outcome) -> None: ...
     def summary(self, outcomes: list[Outcome]) -> None: ...
@@ -73,6 +76,9 @@ class QuietReporter:
         pass
 
     def finish(self, file: str) -> None:
+        pass
+
+    def status(self, file: str, message: str) -> None:
         pass
 
     def warn(self, message: str, file: str | None = None) -> None:
@@ -117,8 +123,14 @@ class RichReporter(QuietReporter):
             self._progress.start()
         self._tasks[file] = self._progress.add_task(escape(file), total=total, fps="-")
 
+    def status(self, file: str, message: str) -> None:
+        """Shown beside the file's name until its first frames arrive."""
+        if file in self._tasks:
+            self._progress.update(self._tasks[file], description=escape(f"{file}: {message}"))
+
     def advance(self, file: str, frames: int) -> None:
         task_id = self._tasks[file]
+        self._progress.update(task_id, description=escape(file))
         self._progress.advance(task_id, frames)
         task = next(t for t in self._progress.tasks if t.id == task_id)
         if task.elapsed:
@@ -169,6 +181,9 @@ class JsonReporter:
     def finish(self, file: str) -> None:
         self._files.pop(file, None)
 
+    def status(self, file: str, message: str) -> None:
+        self._emit("status", file=file, message=message)
+
     def warn(self, message: str, file: str | None = None) -> None:
         self._emit("warning", file=file, message=message)
 
@@ -215,6 +230,9 @@ class CallbackReporter:
             self._progress(self._done, self._total)
 
     def finish(self, file: str) -> None:
+        pass
+
+    def status(self, file: str, message: str) -> None:
         pass
 
     def warn(self, message: str, file: str | None = None) -> None:

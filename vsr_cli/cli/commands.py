@@ -70,7 +70,7 @@ def bench(
         bool,
         typer.Option(
             "--cuda-graphs",
-            help="Like --compile, with each step replayed as a CUDA graph (experimental).",
+            help="Whole chunks replayed as CUDA graphs (CUDA only), against eager.",
         ),
     ] = False,
     tile: Annotated[int, typer.Option(help="Tile size in low-res px; 0: whole frame.")] = 0,

@@ -59,6 +59,13 @@ Chunk = Annotated[
     int | None, typer.Option(show_default="auto", help="Frames per chunk; 0: whole clip.")
 ]
 ChunkOverlap = Annotated[int, typer.Option(help="Context frames on each side of a chunk.")]
+ChunkBatch = Annotated[
+    int | None,
+    typer.Option(
+        show_default="auto: up to 4 that fit, on a GPU",
+        help="Chunks per forward pass (the same output; the first frame waits for them all).",
+    ),
+]
 Codec = Annotated[
     str | None,
     typer.Option(
@@ -100,9 +107,19 @@ Shard = Annotated[
     str | None, typer.Option(help="K/N: only every N-th input from the K-th (1-based).")
 ]
 Compile = Annotated[
-    bool,
+    bool | None,
     typer.Option(
-        "--compile", help="torch.compile the model: slow start, pays on long clips (vsr bench)."
+        "--compile/--no-compile",
+        show_default="on a GPU for 300 frames or more",
+        help="torch.compile the model: a slow start (cached), faster frames.",
+    ),
+]
+CudaGraphs = Annotated[
+    bool | None,
+    typer.Option(
+        "--cuda-graphs/--no-cuda-graphs",
+        show_default="on CUDA",
+        help="Replay each chunk as a captured CUDA graph (falls back to eager if it can't).",
     ),
 ]
 JsonEvents = Annotated[

@@ -47,7 +47,7 @@ def evaluate(
     chunk: o.Chunk = None,
     chunk_overlap: o.ChunkOverlap = 4,
     scene_cuts: o.SceneCuts = "auto",
-    compile: o.Compile = False,
+    compile: o.Compile = None,
     json_output: o.JsonOutput = False,
     csv_output: Annotated[bool, typer.Option("--csv", help="CSV on stdout.")] = False,
     quiet: o.Quiet = False,

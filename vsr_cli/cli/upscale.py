@@ -23,6 +23,7 @@ def upscale(
     tile_batch: o.TileBatch = 1,
     chunk: o.Chunk = None,
     chunk_overlap: o.ChunkOverlap = 4,
+    chunk_batch: o.ChunkBatch = None,
     codec: o.Codec = None,
     crf: o.Crf = None,
     preset: o.Preset = None,
@@ -42,7 +43,8 @@ def upscale(
     skip_existing: o.SkipExisting = False,
     shard: o.Shard = None,
     json_events: o.JsonEvents = False,
-    compile: o.Compile = False,
+    compile: o.Compile = None,
+    cuda_graphs: o.CudaGraphs = None,
     overwrite: o.Overwrite = False,
     quiet: o.Quiet = False,
 ) -> None:
@@ -57,6 +59,7 @@ def upscale(
         tile_overlap=tile_overlap,
         chunk=chunk,
         chunk_overlap=chunk_overlap,
+        chunk_batch=chunk_batch,
         codec=codec,
         crf=crf,
         preset=preset,
@@ -84,6 +87,7 @@ def upscale(
             precision=precision,
             compile=compile,
             tile_batch=tile_batch,
+            cuda_graphs=cuda_graphs,
             warn=report.warn,
             download=bar,
         )

@@ -117,12 +117,15 @@ def _ramp(distance_inside: np.ndarray, fade: int) -> np.ndarray:
 class Tiling:
     """How a video is cut: the tile side in low-res pixels and the chunk length in frames
     (``None``: sized from free memory by ``auto_sizes``; 0: the whole frame, the whole
-    clip), and the context read on each side of a tile or chunk that has a neighbour."""
+    clip), the context read on each side of a tile or chunk that has a neighbour, and how
+    many chunks run side by side in one pass (``None``: as many as memory holds, up to 4,
+    on a GPU; 1 elsewhere)."""
 
     tile: int | None = None
     tile_overlap: int = 16
     chunk: int | None = None
     chunk_overlap: int = 4
+    chunk_batch: int | None = None
 
 
 @dataclass(frozen=True)
@@ -131,21 +134,46 @@ class ChunkPlan:
 
     Works without knowing the clip's length, so frames can stream: a chunk is
     ready once ``overlap`` frames past its core have arrived (or the clip ended).
+    ``uniform``: every chunk reads ``size + 2 * overlap`` frames where the clip is that
+    long, the first and last ones growing into more context on their inner side (as
+    tiles do), so that all chunks batch together and a captured graph fits each.
     """
 
     size: int  # 0: the whole clip is one chunk
     overlap: int
     fade: int
+    uniform: bool = False
+
+    @property
+    def length(self) -> int:
+        """What a uniform chunk reads."""
+        return self.size + 2 * self.overlap
 
     def window(self, k: int, total: int) -> Window:
         if self.size <= 0:
             return Window(0, total, 0, total)
         a, b = k * self.size, min(total, (k + 1) * self.size)
-        return Window(max(0, a - self.overlap), min(total, b + self.overlap), a, b)
+        start, stop = max(0, a - self.overlap), min(total, b + self.overlap)
+        if self.uniform:
+            start = max(0, min(start, total - self.length))
+            stop = min(total, start + self.length)
+        return Window(start, stop, a, b)
 
     def needed(self, k: int) -> int | None:
         """Frames that must have been read (or the clip ended) before chunk ``k`` can run."""
-        return None if self.size <= 0 else (k + 1) * self.size + self.overlap
+        if self.size <= 0:
+            return None
+        if self.uniform:
+            return max(0, k * self.size - self.overlap) + self.length
+        return (k + 1) * self.size + self.overlap
+
+    def keep_from(self, k: int) -> int:
+        """The first frame a chunk after ``k`` may read, once ``k`` has run without being
+        the last: the next one, or (uniform) a last one reaching back for context."""
+        start = max(0, (k + 1) * self.size - self.overlap)
+        if self.uniform:  # a last chunk of a clip with one frame past chunk k's core
+            start = min(start, max(0, (k + 1) * self.size + 1 - self.length))
+        return start
 
 
 def default_fade(overlap: int) -> int:
@@ -195,3 +223,27 @@ def auto_sizes(
         if frames >= 8:
             return tile, int(min(frames, max_chunk))
     return min_tile, 8
+
+
+def auto_chunk_batch(
+    width: int,
+    height: int,
+    tile: int,
+    chunk: int,
+    budget: int,
+    overlap: int,
+    chunk_overlap: int,
+    scale: int = PSRT_RECURRENT.scale,
+    most: int = 4,
+    min_tile: int = PSRT_RECURRENT.min_size,
+) -> int:
+    """How many chunks of ``chunk`` frames (tiles of ``tile``) fit ``budget`` side by side,
+    up to ``most``: each holds its frames' features and full-frame buffers, and its share
+    of a step's scratch. Side by side, a GPU dispatches each operation once for all."""
+    tw = width if not tile else min(width, tile + 2 * overlap)
+    th = height if not tile else min(height, tile + 2 * overlap)
+    frames = (chunk or 1) + 2 * chunk_overlap
+    pixels = max(tw, min_tile) * max(th, min_tile)
+    per_frame = pixels * BYTES_PER_PIXEL_FRAME + width * height * bytes_per_frame_pixel(scale)
+    fits = budget // (frames * per_frame + pixels * BYTES_PER_PIXEL_STEP)
+    return int(max(1, min(most, fits)))

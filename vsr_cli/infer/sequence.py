@@ -19,31 +19,33 @@ from vsr_cli.context import RunContext
 from vsr_cli.infer.backend import free_memory
 from vsr_cli.infer.engine import Engine
 from vsr_cli.infer.pixels import unit_range
-from vsr_cli.infer.plan import ChunkPlan, Tiling, auto_sizes, default_fade
+from vsr_cli.infer.plan import ChunkPlan, Tiling, auto_chunk_batch, auto_sizes, default_fade
 from vsr_cli.infer.stitch import ChunkStitcher
 
 Tag = TypeVar("Tag")
 
 
 def pick_sizes(engine: Engine, width: int, height: int, tiling: Tiling, scale: int) -> Tiling:
-    """``tiling`` with its tile and chunk given, those left to ``None`` sized from the
-    device's free memory."""
-    if tiling.tile is not None and tiling.chunk is not None:
+    """``tiling`` with its tile, chunk and chunk batch given, those left to ``None`` sized
+    from the device's free memory (side-by-side chunks only on a GPU: a CPU gains nothing)."""
+    if None not in (tiling.tile, tiling.chunk, tiling.chunk_batch):
         return tiling
     budget = free_memory(engine.device) // engine.tile_batch
-    tile, chunk = auto_sizes(
-        width, height, budget, tiling.tile_overlap, tiling.chunk_overlap, scale
-    )
-    return replace(
-        tiling,
-        tile=tile if tiling.tile is None else tiling.tile,
-        chunk=chunk if tiling.chunk is None else tiling.chunk,
-    )
+    overlaps = (tiling.tile_overlap, tiling.chunk_overlap)
+    tile, chunk = auto_sizes(width, height, budget, *overlaps, scale)
+    tile = tile if tiling.tile is None else tiling.tile
+    chunk = chunk if tiling.chunk is None else tiling.chunk
+    batch = tiling.chunk_batch
+    if batch is None:
+        fits = auto_chunk_batch(width, height, tile, chunk, budget, *overlaps, scale)
+        batch = fits if engine.device.type == "cuda" else 1
+    return replace(tiling, tile=tile, chunk=chunk, chunk_batch=batch)
 
 
 class _Scene:
     """The chunks of one run of frames that the recurrence may cross (a clip, or a scene
-    between two cuts): frames come in, finished frames go out."""
+    between two cuts): frames come in, finished frames go out. Chunks known not to be the
+    last wait until ``chunk_batch`` of them are ready, then run side by side."""
 
     def __init__(self, run: _Runner) -> None:
         self.run = run
@@ -51,51 +53,85 @@ class _Scene:
         self.stitcher = ChunkStitcher(self.plan.fade)
         self.frames: dict[int, Tensor] = {}
         self.tags: dict[int, object] = {}
-        self.count = self.k = 0
+        self.count = self.k = 0  # frames arrived; the first chunk not yet run
+        self.ready = 0  # chunks from k on that can run
 
     def add(self, pixels: Tensor, tag: object) -> Iterator[tuple[Tensor, object]]:
         self.frames[self.count], self.tags[self.count] = pixels, tag
         self.count += 1
-        chunk, needed = self.plan.size, self.plan.needed(self.k)
-        # Run a chunk once its context has arrived and at least one frame lies past it,
-        # so it is known not to be the last.
-        while needed is not None and self.count >= max(needed, (self.k + 1) * chunk + 1):
-            yield from self._chunk(last=False)
-            self.k += 1
-            needed = self.plan.needed(self.k)
+        # A chunk can run once its context has arrived and at least one frame lies past
+        # it, so it is known not to be the last.
+        size = self.plan.size
+        while (needed := self.plan.needed(self.k + self.ready)) is not None and (
+            self.count >= max(needed, (self.k + self.ready + 1) * size + 1)
+        ):
+            self.ready += 1
+            if self.ready == self.run.chunk_batch:
+                yield from self._run(self.ready, last=None)
 
     def finish(self) -> Iterator[tuple[Tensor, object]]:
-        chunk = self.plan.size
-        while self.count and (self.k == 0 or (chunk > 0 and self.k * chunk < self.count)):
-            yield from self._chunk(last=chunk <= 0 or (self.k + 1) * chunk >= self.count)
-            self.k += 1
+        size = self.plan.size
+        left = (1 if size <= 0 else math.ceil(self.count / size)) - self.k
+        last = self.k + left - 1
+        while self.count and left > 0:
+            batch = min(left, self.run.chunk_batch)
+            yield from self._run(batch, last)
+            left -= batch
 
-    def _chunk(self, last: bool) -> Iterator[tuple[Tensor, object]]:
-        window = self.plan.window(self.k, self.count)
-        lq = torch.stack([self.frames[i] for i in range(window.start, window.stop)])
-        for index, frame in self.stitcher.add(window, self.run.upscale(lq), last):
-            yield frame, self.tags.pop(index)
-        keep_from = self.plan.window(self.k + 1, self.count).start if not last else self.count
+    def _run(self, batch: int, last: int | None) -> Iterator[tuple[Tensor, object]]:
+        """Chunks ``k`` to ``k + batch - 1`` side by side (``last``: the scene's last)."""
+        ks = range(self.k, self.k + batch)
+        windows = [self.plan.window(k, self.count) for k in ks]
+        clips = [torch.stack([self.frames[i] for i in range(w.start, w.stop)]) for w in windows]
+        for k, window, out in zip(ks, windows, self.run.upscale(clips), strict=True):
+            for index, frame in self.stitcher.add(window, out, k == last):
+                yield frame, self.tags.pop(index)
+        self.k += batch
+        self.ready = max(0, self.ready - batch)
+        keep_from = self.count if ks[-1] == last else self.plan.keep_from(ks[-1])
         for i in [i for i in self.frames if i < keep_from]:
             del self.frames[i]
 
 
 class _Runner:
-    """The engine with the tile size that fits: one that had to shrink (out of memory)
-    stays shrunk for the following chunks."""
+    """The engine with the tile size and chunk batch that fit: ones that had to shrink (out
+    of memory) stay shrunk for the following chunks."""
 
     def __init__(
         self, engine: Engine, tiling: Tiling, plan: ChunkPlan, scale: int, context: RunContext
     ) -> None:
         self.engine, self.tile, self.tile_overlap = engine, tiling.tile, tiling.tile_overlap
         self.plan, self.scale, self.context = plan, scale, context
+        self._chunk_batch = tiling.chunk_batch or 1
+        self._said = False  # the first pass is announced: nothing comes out before it ends
 
-    def upscale(self, lq: Tensor) -> Tensor:
+    @property
+    def chunk_batch(self) -> int:
+        return min(self._chunk_batch, self.engine.chunk_batch or self._chunk_batch)
+
+    def upscale(self, clips: list[Tensor]) -> list[Tensor]:
+        """Each clip's output; clips of one length run side by side."""
         self.context.check_cancel()
+        if len({len(c) for c in clips}) > 1:  # a scene shorter than a chunk's reach
+            return [out for clip in clips for out in self.upscale([clip])]
+        lq = torch.stack(clips)
+        if not self._said:
+            self._said = True
+            self.context.status(self._first_pass(lq))
         out, self.tile = self.engine.upscale(
             lq, self.tile, self.tile_overlap, self.scale, self.context.warn
         )
-        return out
+        return list(out.unbind(0))
+
+    def _first_pass(self, lq: Tensor) -> str:
+        n, t = lq.shape[:2]
+        what = (
+            f"the first chunk ({t} frames)"
+            if n == 1
+            else (f"the first {n} chunks side by side ({n} x {t} frames)")
+        )
+        extra = self.engine.first_time(tuple(lq.shape))
+        return f"computing {what}" + (f"; {extra}" if extra else "")
 
 
 def upscale_frames(
@@ -114,9 +150,10 @@ def upscale_frames(
     if the video began and ended there: chunks start at the cut and the recurrence never
     carries one scene's features into another.
     """
-    if tiling.tile is None or tiling.chunk is None:
+    if None in (tiling.tile, tiling.chunk):
         raise ValueError("upscale_frames needs a tile and chunk size (see pick_sizes)")
-    plan = ChunkPlan(tiling.chunk, tiling.chunk_overlap, default_fade(tiling.chunk_overlap))
+    fade = default_fade(tiling.chunk_overlap)
+    plan = ChunkPlan(tiling.chunk, tiling.chunk_overlap, fade, uniform=True)
     scale = scale or engine.descriptor.scale
     runner = _Runner(engine, tiling, plan, scale, context or RunContext())
     detector = CutDetector() if scene_cuts else None

@@ -10,6 +10,7 @@ import functools
 
 import torch
 from torch import Tensor
+
 from vsr_cli.infer.plan import Window, blend_weights
 
 

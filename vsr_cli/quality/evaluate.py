@@ -71,6 +71,7 @@ def evaluate(
     results, overall = [], _Means()
     tile = chunk = 0
     reporter = context.reporter
+    engine.compile_for(sum(len(clip.truth) for clip in clips))
     for clip in clips:
         reporter.start(clip.name, len(clip.truth))
         try:

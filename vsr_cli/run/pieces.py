@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+from dataclasses import replace
 from pathlib import Path
 
 from vsr_cli.config import UpscaleConfig
@@ -83,15 +84,21 @@ def job_for(
 
 
 def make_pieces(
-    src: Path, job: Job, engine: Engine, config: UpscaleConfig, context: RunContext
+    src: Path,
+    job: Job,
+    engine: Engine,
+    config: UpscaleConfig,
+    tiling: Tiling,
+    context: RunContext,
 ) -> int:
-    """Compute the job's missing pieces (of this segment's share); returns the frames.
+    """Compute the job's missing pieces (of this segment's share) with ``tiling``'s
+    overlaps and chunk batch, and the job's own tile and chunk sizes; returns the frames.
     Every piece opens the input and an encoder again: give a ``context.once()``."""
     name = str(src)
     count = len(job.pieces)
     segment = config.pieces.segment
     todo = job.missing(share(count, *segment) if segment else range(count))
-    tiling = Tiling(job.tile, config.tiling.tile_overlap, job.chunk, config.tiling.chunk_overlap)
+    tiling = replace(tiling, tile=job.tile, chunk=job.chunk)
     reporter = context.reporter
     frames = 0
     reporter.start(name, None)

@@ -50,6 +50,7 @@ def upscale_video(
     with open_input(source, name, config, context) as reader:
         info = reader.info
         tiling = pick_sizes(engine, info.width, info.height, config.tiling, config.scale)
+        engine.compile_for(expected_frames(info, config.span))
         job = None
         if isinstance(source, Path) and isinstance(target, Path):
             job = job_for(reader, source, target, engine, config, tiling, context)
@@ -71,7 +72,7 @@ def upscale_video(
             finally:
                 reporter.finish(name)
             return Result(frames, time.perf_counter() - started)
-    frames = make_pieces(source, job, engine, config, context)
+    frames = make_pieces(source, job, engine, config, tiling, context)
     if config.pieces.segment:  # joined by `vsr join` or a plain run: never by two segments
         return Result(frames, time.perf_counter() - started, pieces_left=len(job.missing()))
     join_job(job, source, target, config, context)
