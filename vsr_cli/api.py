@@ -216,7 +216,9 @@ def run_work(
         if segment and result.pieces_left is not None:
             note = segment_note(segment, result.pieces_left, dst)
         published = str(dst) if result.pieces_left is None else ""
-        outcome = Outcome(str(src), "done", result.frames, result.seconds, note, published)
+        outcome = Outcome(
+            str(src), "done", result.frames, result.seconds, note, published, result.video_seconds
+        )
         reporter.outcome(outcome)
         return [outcome]
     work.output.mkdir(parents=True, exist_ok=True)

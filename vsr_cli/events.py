@@ -2,17 +2,24 @@
 
 Everything below the CLI only calls a ``Reporter``. Four renderings:
 ``RichReporter`` (bars on a terminal's stderr), ``QuietReporter`` (warnings,
-errors, notes and the batch summary as plain lines), ``JsonReporter`` (one JSON
-object per line on stderr, nothing else) and ``CallbackReporter`` (a script's
-callables). stdout is never touched: it may be carrying video.
+errors, notes and the batch summary as plain lines; with ``talk``, also a closing
+line per file), ``JsonReporter`` (one JSON object per
+line on stderr, nothing else) and ``CallbackReporter`` (a script's callables).
+stdout is never touched: it may be carrying video.
+
+Frames arrive a chunk at a time, in bursts: rates and times left come from the
+file's frames and the time since it started (``Pace``), never from the last few
+updates, which read the bursts.
 
 JSON events, each with ``"event"`` and ``"time"`` (Unix seconds):
-  start     file, total (frames, or null when unknown)
-  status    file, message (what runs while no frame has come out yet: compiling, the
-            first chunk)
-  progress  file, frames, total, fps          (at most twice a second per file)
+  start     file, total (frames of the whole video, or null when unknown),
+            done (frames already made by an earlier run: a resumed job's pieces)
+  status    file, message (what runs while no frame comes out: resuming, compiling,
+            the first chunk)
+  progress  file, frames, total, fps, eta_s      (at most twice a second per file;
+            eta_s null until frames have come out, or with no total)
   warning   message, file (or null)
-  done      file, output, frames, seconds
+  done      file, output, frames, seconds, video_seconds
   error     file (or null), message
   skipped   file, reason
   summary   done, failed, skipped, frames, seconds
@@ -20,12 +27,13 @@ JSON events, each with ``"event"`` and ``"time"`` (Unix seconds):
 
 from __future__ import annotations
 
+import datetime
 import json
 import sys
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol, TextIO
 
 from rich.console import Console
@@ -34,11 +42,15 @@ from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
     Progress,
+    ProgressColumn,
+    Task,
     TextColumn,
     TimeElapsedColumn,
-    TimeRemainingColumn,
 )
 from rich.table import Table
+from rich.text import Text
+
+Clock = Callable[[], float]
 
 
 @dataclass(frozen=True)
@@ -51,10 +63,11 @@ class Outcome:
     seconds: float = 0.0
     message: str = ""
     output: str = ""
+    video_seconds: float | None = None  # of the output, where known
 
 
 class Reporter(Protocol):
-    def start(self, file: str, total: int | None) -> None: ...
+    def start(self, file: str, total: int | None, done: int = 0) -> None: ...
     def advance(self, file: str, frames: int) -> None: ...
     def finish(self, file: str) -> None: ...
     def status(self, file: str, message: str) -> None: ...
@@ -63,13 +76,40 @@ class Reporter(Protocol):
     def summary(self, outcomes: list[Outcome]) -> None: ...
 
 
+@dataclass
+class Pace:
+    """One file's frames against its clock: the rate since it started, and the time left."""
+
+    total: int | None
+    started: float
+    done: int = 0
+    before: int = 0  # made by an earlier run (not this run's work)
+    reported: float = field(default=-1.0)
+
+    def fps(self, now: float) -> float | None:
+        made = self.done - self.before
+        return made / (now - self.started) if made > 0 and now > self.started else None
+
+    def eta(self, now: float) -> float | None:
+        rate = self.fps(now)
+        if rate is None or self.total is None:
+            return None
+        return max(0, self.total - self.done) / rate
+
+
+def clock_text(seconds: float | None) -> str:
+    return "-:--:--" if seconds is None else str(datetime.timedelta(seconds=round(seconds)))
+
+
 class QuietReporter:
-    """Plain lines on stderr: warnings, errors, and a summary table for batches."""
+    """Plain lines on stderr: warnings, errors, notes and a batch's summary; with ``talk``
+    (logs and pipes, not ``--quiet``) also each file's closing line."""
 
-    def __init__(self, console: Console | None = None) -> None:
+    def __init__(self, console: Console | None = None, talk: bool = False) -> None:
         self.console = console or Console(stderr=True, highlight=False, soft_wrap=True)
+        self.talk = talk
 
-    def start(self, file: str, total: int | None) -> None:
+    def start(self, file: str, total: int | None, done: int = 0) -> None:
         pass
 
     def advance(self, file: str, frames: int) -> None:
@@ -79,7 +119,7 @@ class QuietReporter:
         pass
 
     def status(self, file: str, message: str) -> None:
-        pass
+        pass  # a live display's: in a log it would be a line too many
 
     def warn(self, message: str, file: str | None = None) -> None:
         where = f"{file}: " if file else ""
@@ -90,6 +130,8 @@ class QuietReporter:
             self.console.print(f"[red]error:[/] {escape(outcome.message)}", highlight=False)
         elif outcome.status == "done" and outcome.message:
             self.console.print(outcome.message, markup=False, highlight=False)
+        elif outcome.status == "done" and self.talk and outcome.output:
+            self.console.print(closing_line(outcome), markup=False, highlight=False)
 
     def summary(self, outcomes: list[Outcome]) -> None:
         table = Table("file", "frames", "time", "result", title="vsr-upscale batch")
@@ -102,39 +144,71 @@ class QuietReporter:
         self.console.print(table)
 
 
-class RichReporter(QuietReporter):
-    """Progress bars (frames, fps, elapsed, ETA) on stderr, one per file being upscaled."""
+def closing_line(o: Outcome) -> str:
+    """``out.mkv: 240 frames (0:00:10 of video) in 0:01:23, 2.89 fps``."""
+    video = f" ({clock_text(o.video_seconds)} of video)" if o.video_seconds else ""
+    rate = f", {o.frames / o.seconds:.2f} fps" if o.seconds > 0 and o.frames else ""
+    return f"{o.output}: {o.frames} frames{video} in {clock_text(o.seconds)}{rate}"
 
-    def __init__(self, console: Console | None = None) -> None:
-        super().__init__(console)
+
+class _Rate(ProgressColumn):
+    """Frames per second since the file started, as of now."""
+
+    def __init__(self, clock: Clock) -> None:
+        super().__init__()
+        self._clock = clock
+
+    def render(self, task: Task) -> Text:
+        rate = task.fields["pace"].fps(self._clock())
+        return Text("- fps" if rate is None else f"{rate:.2f} fps")
+
+
+class _Left(ProgressColumn):
+    """Time left at the file's own pace, recomputed at every refresh."""
+
+    def __init__(self, clock: Clock) -> None:
+        super().__init__()
+        self._clock = clock
+
+    def render(self, task: Task) -> Text:
+        return Text(f"{clock_text(task.fields['pace'].eta(self._clock()))} left")
+
+
+class RichReporter(QuietReporter):
+    """Progress bars on stderr, one per file being upscaled: frames done of the whole
+    video, fps and time left at the file's pace, time elapsed."""
+
+    def __init__(self, console: Console | None = None, clock: Clock = time.monotonic) -> None:
+        super().__init__(console, talk=True)
+        self._clock = clock
         self._progress = Progress(
             TextColumn("{task.description}"),
-            BarColumn(),
+            BarColumn(bar_width=24),
             MofNCompleteColumn(),
-            TextColumn("{task.fields[fps]} fps"),
+            _Rate(clock),
             TimeElapsedColumn(),
-            TimeRemainingColumn(),
+            _Left(clock),
             console=self.console,
         )
-        self._tasks: dict[str, int] = {}
+        self._tasks: dict[str, tuple[int, Pace]] = {}
 
-    def start(self, file: str, total: int | None) -> None:
+    def start(self, file: str, total: int | None, done: int = 0) -> None:
         if not self._tasks:
             self._progress.start()
-        self._tasks[file] = self._progress.add_task(escape(file), total=total, fps="-")
+        pace = Pace(total, self._clock(), done, done)
+        task_id = self._progress.add_task(escape(file), total=total, completed=done, pace=pace)
+        self._tasks[file] = (task_id, pace)
 
     def status(self, file: str, message: str) -> None:
-        """Shown beside the file's name until its first frames arrive."""
+        """Shown beside the file's name until its next frames arrive."""
         if file in self._tasks:
-            self._progress.update(self._tasks[file], description=escape(f"{file}: {message}"))
+            task_id, _ = self._tasks[file]
+            self._progress.update(task_id, description=escape(f"{file}: {message}"))
 
     def advance(self, file: str, frames: int) -> None:
-        task_id = self._tasks[file]
-        self._progress.update(task_id, description=escape(file))
-        self._progress.advance(task_id, frames)
-        task = next(t for t in self._progress.tasks if t.id == task_id)
-        if task.elapsed:
-            self._progress.update(task_id, fps=f"{task.completed / task.elapsed:.2f}")
+        task_id, pace = self._tasks[file]
+        pace.done += frames
+        self._progress.update(task_id, description=escape(file), advance=frames)
 
     def finish(self, file: str) -> None:
         self._tasks.pop(file, None)
@@ -142,40 +216,38 @@ class RichReporter(QuietReporter):
             self._progress.stop()
 
 
-@dataclass
-class _FileProgress:
-    total: int | None
-    started: float
-    frames: int = 0
-    reported: float = 0.0
-
-
 class JsonReporter:
     """One JSON object per line on stderr, and nothing else there."""
 
-    def __init__(self, stream: TextIO | None = None) -> None:
+    def __init__(self, stream: TextIO | None = None, clock: Clock = time.monotonic) -> None:
         self._stream = stream or sys.stderr
+        self._clock = clock
         self._lock = threading.Lock()
-        self._files: dict[str, _FileProgress] = {}
+        self._files: dict[str, Pace] = {}
 
     def _emit(self, event: str, **fields: object) -> None:
         with self._lock:
             self._stream.write(json.dumps({"event": event, "time": time.time(), **fields}) + "\n")
             self._stream.flush()
 
-    def start(self, file: str, total: int | None) -> None:
-        self._files[file] = _FileProgress(total, time.monotonic())
-        self._emit("start", file=file, total=total)
+    def start(self, file: str, total: int | None, done: int = 0) -> None:
+        self._files[file] = Pace(total, self._clock(), done, done)
+        self._emit("start", file=file, total=total, done=done)
 
     def advance(self, file: str, frames: int) -> None:
-        state = self._files[file]
-        state.frames += frames
-        now = time.monotonic()
-        if now - state.reported >= 0.5 or state.frames == state.total:
-            state.reported = now
-            fps = state.frames / max(now - state.started, 1e-9)
+        pace = self._files[file]
+        pace.done += frames
+        now = self._clock()
+        if now - pace.reported >= 0.5 or pace.done == pace.total:
+            pace.reported = now
+            fps, eta = pace.fps(now), pace.eta(now)
             self._emit(
-                "progress", file=file, frames=state.frames, total=state.total, fps=round(fps, 3)
+                "progress",
+                file=file,
+                frames=pace.done,
+                total=pace.total,
+                fps=None if fps is None else round(fps, 3),
+                eta_s=None if eta is None else round(eta, 1),
             )
 
     def finish(self, file: str) -> None:
@@ -195,6 +267,7 @@ class JsonReporter:
                 output=outcome.output,
                 frames=outcome.frames,
                 seconds=round(outcome.seconds, 3),
+                video_seconds=outcome.video_seconds,
             )
         elif outcome.status == "skipped":
             self._emit("skipped", file=outcome.file, reason=outcome.message)
@@ -221,8 +294,8 @@ class CallbackReporter:
         self._progress, self._warn = progress, warn
         self._done, self._total = 0, None
 
-    def start(self, file: str, total: int | None) -> None:
-        self._done, self._total = 0, total
+    def start(self, file: str, total: int | None, done: int = 0) -> None:
+        self._done, self._total = done, total
 
     def advance(self, file: str, frames: int) -> None:
         self._done += frames

@@ -30,8 +30,11 @@ def reporter(json_events: bool, quiet: bool) -> Reporter:
     if json_events:
         disable_progress_bars()  # the Hub's bars would break the one-object-per-line stream
         return JsonReporter()
-    # Bars only on a terminal: in logs and pipes they would be noise.
-    return RichReporter(stderr) if stderr.is_terminal and not quiet else QuietReporter(stderr)
+    # Bars only on a terminal: in logs and pipes they would be noise; a closing line per
+    # file is not, unless --quiet.
+    if stderr.is_terminal and not quiet:
+        return RichReporter(stderr)
+    return QuietReporter(stderr, talk=not quiet)
 
 
 class DownloadBar:

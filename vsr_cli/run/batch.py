@@ -97,7 +97,10 @@ def _run_one(
     except Exception as e:  # one broken file must not stop a batch
         message = f"{name}: {type(e).__name__}: {e}"
         return Outcome(name, "failed", seconds=time.perf_counter() - started, message=message)
-    return Outcome(name, "done", result.frames, result.seconds, output=str(task.dst))
+    return Outcome(
+        name, "done", result.frames, result.seconds, output=str(task.dst),
+        video_seconds=result.video_seconds,
+    )  # fmt: skip
 
 
 def run_batch(

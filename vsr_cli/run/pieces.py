@@ -90,18 +90,30 @@ def make_pieces(
     config: UpscaleConfig,
     tiling: Tiling,
     context: RunContext,
+    expected: int | None,
 ) -> int:
     """Compute the job's missing pieces (of this segment's share) with ``tiling``'s
     overlaps and chunk batch, and the job's own tile and chunk sizes; returns the frames.
-    Every piece opens the input and an encoder again: give a ``context.once()``."""
+    Every piece opens the input and an encoder again: give a ``context.once()``.
+    ``expected``: the frames of the whole job, for a progress bar over all of it."""
     name = str(src)
     count = len(job.pieces)
     segment = config.pieces.segment
-    todo = job.missing(share(count, *segment) if segment else range(count))
+    mine = share(count, *segment) if segment else range(count)
+    todo = job.missing(mine)
     tiling = replace(tiling, tile=job.tile, chunk=job.chunk)
     reporter = context.reporter
     frames = 0
-    reporter.start(name, None)
+    # Pieces are of one length but the last: the frames of n of them, near enough.
+    part = (lambda n: round(expected * n / count)) if expected is not None else (lambda n: 0)
+    reporter.start(
+        name, part(len(mine)) if expected is not None else None, part(len(mine) - len(todo))
+    )
+    if todo and len(todo) < len(mine):
+        what = f"segment {segment[0]}/{segment[1]}: " if segment else ""
+        context.status(
+            f"resuming: {what}{len(mine) - len(todo)} of {len(mine)} pieces already done"
+        )
     try:
         for index in todo:
             context.check_cancel()

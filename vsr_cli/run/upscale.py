@@ -25,6 +25,7 @@ from vsr_cli.video.span import Span
 class Result:
     frames: int  # computed by this run
     seconds: float
+    video_seconds: float | None = None  # the output's length, where known
     pieces_left: int | None = None  # of a --segment run: pieces still to make (not joined)
 
 
@@ -50,14 +51,15 @@ def upscale_video(
     with open_input(source, name, config, context) as reader:
         info = reader.info
         tiling = pick_sizes(engine, info.width, info.height, config.tiling, config.scale)
-        engine.compile_for(expected_frames(info, config.span))
+        expected = expected_frames(info, config.span)
+        engine.compile_for(expected)
         job = None
         if isinstance(source, Path) and isinstance(target, Path):
             job = job_for(reader, source, target, engine, config, tiling, context)
         elif config.pieces.segment:
             raise InputError("--segment works on files, not pipes or streams")
         if job is None:
-            reporter.start(name, expected_frames(info, config.span))
+            reporter.start(name, expected)
             try:
                 frames = write_span(
                     reader,
@@ -71,12 +73,18 @@ def upscale_video(
                 )
             finally:
                 reporter.finish(name)
-            return Result(frames, time.perf_counter() - started)
-    frames = make_pieces(source, job, engine, config, tiling, context)
+            return Result(frames, time.perf_counter() - started, _seconds(frames, info))
+    frames = make_pieces(source, job, engine, config, tiling, context, expected)
     if config.pieces.segment:  # joined by `vsr join` or a plain run: never by two segments
         return Result(frames, time.perf_counter() - started, pieces_left=len(job.missing()))
     join_job(job, source, target, config, context)
-    return Result(frames, time.perf_counter() - started)
+    whole = expected if expected is not None else frames
+    return Result(frames, time.perf_counter() - started, _seconds(whole, info))
+
+
+def _seconds(frames: int, info: VideoInfo) -> float | None:
+    """The output's length in seconds, at the input's average rate."""
+    return frames / float(info.average_rate) if info.average_rate else None
 
 
 def expected_frames(info: VideoInfo, span: Span) -> int | None:
