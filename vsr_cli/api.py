@@ -46,6 +46,7 @@ from vsr_cli.video.encoder import check_encoder
 from vsr_cli.video.facts import describe
 from vsr_cli.video.ffmpeg import configure_logging
 from vsr_cli.video.reader import VideoReader
+from vsr_cli.video.writer import muxer_for
 from vsr_cli.weights import read_checkpoint
 
 __all__ = ["Result", "devices", "load_engines", "make_options", "upscale"]
@@ -137,9 +138,10 @@ def upscale(
         options = UpscaleConfig(**{**vars(options), "format": format})
     configure()
     target = _path_or_stream(dst)
-    container = _container(target, options)
-    if container and target != STDIO:
-        check_encoder(options.encode, container)  # a bad preset fails now, not after work
+    if isinstance(target, Path) and target != STDIO:  # a bad preset fails now, not after work
+        check_encoder(options.encode, muxer_for(target, options.format))
+    elif options.format:
+        check_encoder(options.encode, muxer_for(Path("-"), options.format))
     if engine is None:
         engine = load_engines(model=model, weights=weights, device=device, precision=precision,
                               compile=compile, tile_batch=tile_batch, warn=warn)[0]  # fmt: skip
@@ -151,36 +153,38 @@ def _path_or_stream(value: str | os.PathLike | BinaryIO) -> Path | BinaryIO:
     return Path(value) if isinstance(value, str | os.PathLike) else value
 
 
-def _container(target: Path | BinaryIO, config: UpscaleConfig) -> str | None:
-    """The output container's name: ``format``, else the output file's extension."""
-    if config.format or not isinstance(target, Path):
-        return config.format
-    return target.suffix.lstrip(".").lower()
-
-
 @dataclass(frozen=True)
 class Work:
     """What a command line asked to upscale, checked before any weights load: one file
-    (``tasks`` None), or a batch's work list into the ``output`` folder."""
+    (``tasks`` None), or a batch's work list into the ``output`` folder; ``skipped``: one
+    file whose output exists, with ``skip_existing`` (nothing to load, nothing to do)."""
 
     inputs: list[Path]
     output: Path
     config: UpscaleConfig
     tasks: list[Task] | None
+    skipped: bool = False
 
 
 def plan_work(
     inputs: list[Path],
-    output: Path,
+    output: str | Path,
     config: UpscaleConfig,
     recursive: bool = False,
     ext: str | None = None,
     shard: str | None = None,
+    skip_existing: bool = False,
 ) -> Work:
     """Refuse what can't work before any weights load (or download): pipes among many,
     stdout without a container, a missing input, an output that must not be written,
-    two inputs bound for one output, an encoder that refuses the options."""
-    single = len(inputs) == 1 and not is_dir(inputs[0]) and not is_dir(output)
+    two inputs bound for one output, a container or encoder that can't take the output.
+    ``output`` naming a folder (one that exists, or a name ending in /) takes the inputs
+    under their own names."""
+    folder = isinstance(output, str) and output.endswith(("/", os.sep))
+    output = Path(output)
+    single = len(inputs) == 1 and not is_dir(inputs[0]) and not is_dir(output) and not folder
+    if single and skip_existing and output != STDIO and output.exists():
+        return Work(inputs, output, config, None, skipped=True)
     if not single and (STDIO in inputs or output == STDIO):
         raise UsageError("stdin/stdout (-) take one input and one output")
     if output == STDIO and not config.format:
@@ -197,9 +201,10 @@ def plan_work(
         if shard:
             tasks = take_shard(tasks, *parse_k_of_n(shard, "--shard"))
     configure()
-    suffixes = {output.suffix} if tasks is None else {t.dst.suffix for t in tasks}
-    for suffix in sorted(suffixes):  # each output container's encoder, with your options
-        check_encoder(config.encode, config.format or suffix.lstrip(".").lower())
+    targets = [output] if tasks is None else [t.dst for t in tasks]
+    containers = {muxer_for(t, config.format) for t in targets if t != STDIO or config.format}
+    for container in sorted(containers):  # each output container's encoder, with your options
+        check_encoder(config.encode, container)
     return Work(inputs, output, config, tasks)
 
 
@@ -209,6 +214,10 @@ def run_work(
     """Upscale what ``plan_work`` planned; every outcome is also reported. One file's
     failure is raised; a batch's are outcomes (the batch goes on)."""
     context = RunContext(reporter)
+    if work.skipped:
+        outcome = Outcome(str(work.inputs[0]), "skipped", message="output exists")
+        reporter.outcome(outcome)
+        return [outcome]
     if work.tasks is None:
         src, dst = work.inputs[0], work.output
         result = upscale_video(src, dst, engines[0], work.config, context)

@@ -19,6 +19,7 @@ from collections.abc import Callable
 import typer
 
 from vsr_cli.cli import commands, quality, upscale
+from vsr_cli.cli.help import SectionedCommand
 from vsr_cli.errors import UsageError, VsrError
 from vsr_cli.events import JsonReporter, Outcome, QuietReporter
 
@@ -116,7 +117,36 @@ def _main(app: typer.Typer, prog_name: str) -> None:
 
 
 def _app(**settings: object) -> typer.Typer:
-    return typer.Typer(add_completion=False, pretty_exceptions_enable=False, **settings)
+    # Plain help (no boxes), which wraps readably at 80 columns; options under headings.
+    return typer.Typer(
+        add_completion=False, pretty_exceptions_enable=False, rich_markup_mode=None, **settings
+    )
+
+
+EXAMPLES = {
+    "upscale": """Examples:
+
+\b
+  vsr-upscale in.mp4 out.mp4
+  vsr-upscale film.mkv test.mkv --ss 1:02:00 -t 10  # ten seconds, to try
+  vsr-upscale clips/ upscaled/ -r --skip-existing   # a folder, resumable
+  vsr-upscale film.mkv film_4x.mkv --segment 3/8    # one share; vsr join
+  ffmpeg -i in.mov -f nut - | vsr-upscale - - -f nut > out.nut""",
+    "eval": """Examples:
+
+\b
+  vsr eval REDS4/GT --lr REDS4/sharp_bicubic
+  vsr eval Vid4/GT --lr Vid4/BIx4 --json > vid4.json""",
+    "compare": """Examples:
+
+\b
+  vsr compare in.mp4 out.mp4
+  vsr compare in.mp4 out.mp4 --video cmp.mp4 --at 10 -t 5 --wipe""",
+    "join": """Example:
+
+\b
+  vsr join /data/film_4x.mkv    # once every --segment K/N run has ended""",
+}
 
 
 COMMANDS = {
@@ -131,13 +161,13 @@ COMMANDS = {
 }
 vsr_app = _app(no_args_is_help=True, help="Video super-resolution with PSRT-recurrent.")
 for name, command in COMMANDS.items():
-    vsr_app.command(name)(_guarded(command))
+    vsr_app.command(name, cls=SectionedCommand, epilog=EXAMPLES.get(name))(_guarded(command))
 
 
 def upscale_main() -> None:
     """Entry point of ``vsr-upscale``."""
     app = _app()
-    app.command()(_guarded(upscale.upscale))
+    app.command(cls=SectionedCommand, epilog=EXAMPLES["upscale"])(_guarded(upscale.upscale))
     _main(app, "vsr-upscale")
 
 

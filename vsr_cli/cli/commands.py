@@ -14,6 +14,8 @@ from vsr_cli.cli import render
 from vsr_cli.config import parse_size
 from vsr_cli.events import QuietReporter
 
+BENCH = "What to time"
+
 
 def models(json_output: o.JsonOutput = False) -> None:
     """List the models of weights.toml: downloaded or not, from where, and their sha256."""
@@ -28,7 +30,9 @@ def models(json_output: o.JsonOutput = False) -> None:
 
 def download(
     name: Annotated[str | None, typer.Argument(show_default="the default model")] = None,
-    all_models: Annotated[bool, typer.Option("--all", help="Every model of weights.toml.")] = False,
+    all_models: Annotated[
+        bool, o.option("--all", panel="Models", help="Every model of weights.toml.")
+    ] = False,
 ) -> None:
     """Fetch model weights into the local cache, for machines that go offline later."""
     bar = render.DownloadBar()
@@ -57,23 +61,30 @@ def info(
 
 
 def bench(
-    size: Annotated[str, typer.Option(help="Low-res WIDTHxHEIGHT.")] = "320x180",
-    frames: Annotated[int, typer.Option(min=2, help="Frames per run.")] = 10,
+    size: Annotated[
+        str, o.option(panel=BENCH, value="WxH", help="Low-res frame size.")
+    ] = "320x180",
+    frames: Annotated[int, o.option(panel=BENCH, value="N", min=2, help="Frames per run.")] = 10,
     device: o.Device = "auto",
     precision: o.Precision = "auto",
-    repeats: Annotated[int, typer.Option(min=1)] = 3,
-    pipeline: Annotated[bool, typer.Option(help="Also time the whole pipeline on a clip.")] = False,
+    repeats: Annotated[int, o.option(panel=BENCH, value="N", min=1, help="Timed runs.")] = 3,
+    pipeline: Annotated[
+        bool, o.option(panel=BENCH, help="Also time the whole pipeline on a clip.")
+    ] = False,
     compile: Annotated[
-        bool, typer.Option("--compile", help="Time torch.compile too, against eager, same run.")
+        bool, o.option("--compile", panel=BENCH, help="Compiled, against eager, in one run.")
     ] = False,
     cuda_graphs: Annotated[
         bool,
-        typer.Option(
+        o.option(
             "--cuda-graphs",
+            panel=BENCH,
             help="Whole chunks replayed as CUDA graphs (CUDA only), against eager.",
         ),
     ] = False,
-    tile: Annotated[int, typer.Option(help="Tile size in low-res px; 0: whole frame.")] = 0,
+    tile: Annotated[
+        int, o.option(panel=o.TILES, value="PX", help="Low-res tile side; 0: whole frame.")
+    ] = 0,
     tile_overlap: o.TileOverlap = 16,
     tile_batch: o.TileBatch = 1,
     weights: o.Weights = None,

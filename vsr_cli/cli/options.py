@@ -2,7 +2,8 @@
 
 Typer only parses here; every value is checked where the settings are built
 (``vsr_cli.config``), so the CLI and the Python API refuse the same things with
-the same words.
+the same words. ``rich_help_panel`` names the heading an option is listed under in
+``--help`` (``help.SectionedCommand``); ``metavar`` is the value it takes.
 """
 
 from __future__ import annotations
@@ -12,145 +13,197 @@ from typing import Annotated
 
 import typer
 
+FILES = "Input and output"
+MODEL = "Model and device"
+TILES = "Tiles and chunks"
+ENCODING = "Encoding"
+LONG = "Sections and long jobs"
+BATCH = "Batches"
+MESSAGES = "Progress and messages"
+
+
+def option(*names: str, panel: str, value: str | None = None, **settings: object):
+    return typer.Option(*names, rich_help_panel=panel, metavar=value, **settings)
+
+
 Inputs = Annotated[
     list[Path],
-    typer.Argument(help="Video(s) or folder(s) to upscale; - reads stdin.", show_default=False),
-]
-Output = Annotated[
-    Path,
     typer.Argument(
-        help="Output file, or folder for several inputs; - writes stdout.", show_default=False
+        metavar="INPUT", help="Video(s) or folder(s) to upscale; - reads stdin.",
+        show_default=False,
+    ),
+]  # fmt: skip
+Output = Annotated[
+    str,
+    typer.Argument(
+        metavar="OUTPUT",
+        help="Output file, or folder for several inputs (a name ending in / is one); "
+        "- writes stdout.",
+        show_default=False,
     ),
 ]
 Scale = Annotated[
-    int, typer.Option(help="Output scale: 4 is the network's; 2 and 3 resize its output.")
-]
-ModelName = Annotated[
-    str | None,
-    typer.Option(
-        "--model",
-        "-m",
-        show_default="weights.toml's default",
-        help="Model to download and use (see `vsr models`).",
-    ),
-]
-Weights = Annotated[Path | None, typer.Option(help="A local checkpoint (.pth or .safetensors).")]
-Device = Annotated[
-    str, typer.Option(help="auto, cpu, cuda, cuda:N, mps, a list (cuda:0,cuda:1) or all.")
-]
-Precision = Annotated[
-    str,
-    typer.Option(
-        help="auto (fp16 on CUDA, else fp32), fp32 (TF32 matrix products on CUDA), fp16 or bf16."
-    ),
-]
-Tile = Annotated[
-    int | None,
-    typer.Option(show_default="auto", help="Tile size in low-res px; 0: whole frame."),
-]
-TileBatch = Annotated[
     int,
-    typer.Option(help="Tiles per forward pass (same-size tiles batch; more memory, fuller GPU)."),
-]
-TileOverlap = Annotated[
-    int, typer.Option(help="Context px on each side of a tile that borders another.")
-]
-Chunk = Annotated[
-    int | None, typer.Option(show_default="auto", help="Frames per chunk; 0: whole clip.")
-]
-ChunkOverlap = Annotated[int, typer.Option(help="Context frames on each side of a chunk.")]
-ChunkBatch = Annotated[
-    int | None,
-    typer.Option(
-        show_default="auto: up to 4 that fit, on a GPU",
-        help="Chunks per forward pass (the same output; the first frame waits for them all).",
-    ),
-]
-Codec = Annotated[
-    str | None,
-    typer.Option(
-        show_default="libx264; libvpx-vp9 for .webm, gif for .gif",
-        help="Video encoder (libx264, libx265, libsvtav1, libvpx-vp9, ffv1, ...).",
-    ),
-]
-Deinterlace = Annotated[
-    str,
-    typer.Option(
-        help="auto: bwdif when the input is interlaced; frame: always, one frame per frame; "
-        "field: one frame per field (double rate); off."
-    ),
-]
-Crf = Annotated[int | None, typer.Option(help="Encoder quality (lower is better).")]
-Preset = Annotated[str | None, typer.Option(help="Encoder preset.")]
-PixFmt = Annotated[
-    str | None, typer.Option("--pix-fmt", show_default="input's", help="Output pixel format.")
-]
-EncoderOpt = Annotated[
-    list[str] | None, typer.Option("--encoder-opt", help="KEY=VALUE for the encoder; repeatable.")
+    option(panel=FILES, value="2|3|4", help="4 is the network's; 2 and 3 resize its output."),
 ]
 Format = Annotated[
     str | None,
-    typer.Option(
-        "--format", "-f", help="Output container, needed for stdout (matroska, mp4, nut, mpegts)."
+    option(
+        "--format", "-f", panel=FILES, value="FMT",
+        help="Output container, needed for stdout (matroska, mp4, nut, mpegts).",
+    ),
+]  # fmt: skip
+Deinterlace = Annotated[
+    str,
+    option(
+        panel=FILES, value="MODE",
+        help="auto: bwdif when the input is interlaced; frame: always, one frame per frame; "
+        "field: one frame per field (double rate); off.",
+    ),
+]  # fmt: skip
+Overwrite = Annotated[
+    bool, option("--overwrite", "-y", panel=FILES, help="Replace an existing output.")
+]
+ModelName = Annotated[
+    str | None,
+    option(
+        "--model", "-m", panel=MODEL, value="NAME", show_default="weights.toml's default",
+        help="Model to download and use (see `vsr models`).",
+    ),
+]  # fmt: skip
+Weights = Annotated[
+    Path | None,
+    option(panel=MODEL, value="PATH", help="A local checkpoint (.pth or .safetensors)."),
+]
+Device = Annotated[
+    str,
+    option(
+        panel=MODEL,
+        value="DEV",
+        help="auto, cpu, cuda, cuda:N, mps, a list (cuda:0,cuda:1) or all.",
     ),
 ]
-Recursive = Annotated[
-    bool, typer.Option("--recursive", "-r", help="Search folders' subfolders too.")
-]
-Ext = Annotated[
-    str | None, typer.Option(help="Output extension for folder/batch mode (default: the input's).")
-]
-SkipExisting = Annotated[
-    bool, typer.Option("--skip-existing", help="Skip inputs whose output exists (resume).")
-]
-Shard = Annotated[
-    str | None, typer.Option(help="K/N: only every N-th input from the K-th (1-based).")
-]
+Precision = Annotated[
+    str,
+    option(
+        panel=MODEL, value="P",
+        help="auto (fp16 on CUDA, else fp32), fp32 (TF32 matrix products on CUDA), fp16, bf16.",
+    ),
+]  # fmt: skip
 Compile = Annotated[
     bool | None,
-    typer.Option(
-        "--compile/--no-compile",
-        show_default="on a GPU for 300 frames or more",
+    option(
+        "--compile/--no-compile", panel=MODEL, show_default="on a GPU for 300 frames or more",
         help="torch.compile the model: a slow start (cached), faster frames.",
     ),
-]
+]  # fmt: skip
 CudaGraphs = Annotated[
     bool | None,
-    typer.Option(
-        "--cuda-graphs/--no-cuda-graphs",
-        show_default="on CUDA",
+    option(
+        "--cuda-graphs/--no-cuda-graphs", panel=MODEL, show_default="on CUDA",
         help="Replay each chunk as a captured CUDA graph (falls back to eager if it can't).",
     ),
+]  # fmt: skip
+Tile = Annotated[
+    int | None,
+    option(panel=TILES, value="PX", show_default="auto", help="Low-res tile side; 0: whole frame."),
 ]
-JsonEvents = Annotated[
-    bool, typer.Option("--json", help="JSON events, one per line, on stderr (and nothing else).")
+TileOverlap = Annotated[
+    int,
+    option(panel=TILES, value="PX", help="Context on each side of a tile that borders another."),
 ]
-JsonOutput = Annotated[bool, typer.Option("--json", help="One JSON object on stdout.")]
-Overwrite = Annotated[bool, typer.Option("--overwrite", "-y", help="Replace an existing output.")]
-Start = Annotated[
-    str | None,
-    typer.Option("--ss", help="Start here (seconds or [HH:]MM:SS[.mmm]); output starts at 0."),
+TileBatch = Annotated[
+    int,
+    option(panel=TILES, value="N", help="Tiles per pass (more memory, a fuller GPU)."),
 ]
-Length = Annotated[
-    str | None, typer.Option("--duration", "-t", help="Upscale this long (ffmpeg's -t).")
+Chunk = Annotated[
+    int | None,
+    option(panel=TILES, value="FRAMES", show_default="auto", help="Per chunk; 0: whole clip."),
 ]
-Stop = Annotated[str | None, typer.Option("--to", help="Stop here (a time of the input).")]
+ChunkOverlap = Annotated[
+    int, option(panel=TILES, value="FRAMES", help="Context on each side of a chunk.")
+]
+ChunkBatch = Annotated[
+    int | None,
+    option(
+        panel=TILES, value="N", show_default="auto: up to 4 that fit, on a GPU",
+        help="Chunks per pass (the same output; the first frame waits for them all).",
+    ),
+]  # fmt: skip
 SceneCuts = Annotated[
     str,
-    typer.Option(help="auto: find scene cuts; the recurrence never crosses one. off: ignore them."),
+    option(
+        panel=TILES, value="auto|off",
+        help="auto: find scene cuts; the recurrence never crosses one. off: ignore them.",
+    ),
+]  # fmt: skip
+Codec = Annotated[
+    str | None,
+    option(
+        panel=ENCODING, value="NAME", show_default="libx264; libvpx-vp9 for .webm, gif for .gif",
+        help="Video encoder (libx264, libx265, libsvtav1, libvpx-vp9, ffv1, ...).",
+    ),
+]  # fmt: skip
+Crf = Annotated[int | None, option(panel=ENCODING, value="N", help="Quality (lower is better).")]
+Preset = Annotated[str | None, option(panel=ENCODING, value="NAME", help="Encoder preset.")]
+PixFmt = Annotated[
+    str | None,
+    option("--pix-fmt", panel=ENCODING, value="FMT", show_default="input's",
+            help="Output pixel format."),
+]  # fmt: skip
+EncoderOpt = Annotated[
+    list[str] | None,
+    option("--encoder-opt", panel=ENCODING, value="KEY=VALUE",
+            help="An encoder option; repeatable."),
+]  # fmt: skip
+Start = Annotated[
+    str | None,
+    option(
+        "--ss", panel=LONG, value="TIME",
+        help="Start here (seconds or [HH:]MM:SS[.mmm]); the output starts at 0.",
+    ),
+]  # fmt: skip
+Length = Annotated[
+    str | None,
+    option("--duration", "-t", panel=LONG, value="TIME", help="This long (ffmpeg's -t)."),
+]
+Stop = Annotated[
+    str | None, option("--to", panel=LONG, value="TIME", help="Stop here (a time of the input).")
 ]
 Resume = Annotated[
     bool,
-    typer.Option(
-        "--resume/--no-resume",
+    option(
+        "--resume/--no-resume", panel=LONG,
         help="Go on from an interrupted run's finished pieces (kept beside the output).",
     ),
-]
+]  # fmt: skip
 Segment = Annotated[
     str | None,
-    typer.Option(help="K/N: compute only the K-th of N shares of one video's pieces."),
+    option(panel=LONG, value="K/N", help="Compute only the K-th of N shares of one video."),
 ]
-PieceSeconds = Annotated[float, typer.Option(help="Seconds of video per resumable piece.")]
+PieceSeconds = Annotated[
+    float, option(panel=LONG, value="S", help="Seconds of video per resumable piece.")
+]
+Recursive = Annotated[
+    bool, option("--recursive", "-r", panel=BATCH, help="Search folders' subfolders too.")
+]
+Ext = Annotated[
+    str | None,
+    option(panel=BATCH, value="EXT", show_default="the input's", help="Outputs' extension."),
+]
+SkipExisting = Annotated[
+    bool,
+    option("--skip-existing", panel=BATCH, help="Skip inputs whose output exists (resume)."),
+]
+Shard = Annotated[
+    str | None,
+    option(panel=BATCH, value="K/N", help="Only every N-th input from the K-th (1-based)."),
+]
+JsonEvents = Annotated[
+    bool,
+    option("--json", panel=MESSAGES, help="JSON events on stderr, one a line, nothing else."),
+]
+JsonOutput = Annotated[bool, option("--json", panel=MESSAGES, help="One JSON object on stdout.")]
 Quiet = Annotated[
-    bool, typer.Option("--quiet", "-q", help="No progress bar; warnings and errors only.")
+    bool, option("--quiet", "-q", panel=MESSAGES, help="No progress; warnings and errors only.")
 ]

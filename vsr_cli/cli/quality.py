@@ -15,6 +15,9 @@ from vsr_cli.cli import render
 from vsr_cli.config import UpscaleConfig, parse_time
 from vsr_cli.errors import UsageError
 
+DATASET = "Dataset"
+COMPARE = "What to show"
+
 
 def evaluate(
     dataset: Annotated[
@@ -27,16 +30,21 @@ def evaluate(
     ],
     lr: Annotated[
         Path | None,
-        typer.Option(
+        o.option(
             "--lr",
+            panel=DATASET,
+            value="DIR",
             show_default="made with MATLAB bicubic",
             help="The dataset's own low-res frames, in the same layout.",
         ),
     ] = None,
     list_file: Annotated[
-        Path | None, typer.Option("--list", help="A Vimeo-90K-style list of clips.")
+        Path | None,
+        o.option("--list", panel=DATASET, value="FILE", help="A Vimeo-90K-style list of clips."),
     ] = None,
-    crop_border: Annotated[int, typer.Option(min=0, help="Pixels ignored at each border.")] = 0,
+    crop_border: Annotated[
+        int, o.option(panel=DATASET, value="PX", min=0, help="Pixels ignored at each border.")
+    ] = 0,
     model: o.ModelName = None,
     weights: o.Weights = None,
     device: o.Device = "auto",
@@ -49,7 +57,7 @@ def evaluate(
     scene_cuts: o.SceneCuts = "auto",
     compile: o.Compile = None,
     json_output: o.JsonOutput = False,
-    csv_output: Annotated[bool, typer.Option("--csv", help="CSV on stdout.")] = False,
+    csv_output: Annotated[bool, o.option("--csv", panel=o.MESSAGES, help="CSV on stdout.")] = False,
     quiet: o.Quiet = False,
 ) -> None:
     """PSNR, SSIM and temporal error of the model on a benchmark dataset (x4), beside bicubic.
@@ -95,24 +103,31 @@ def compare(
     second: Annotated[Path, typer.Argument(help="The output.", show_default=False)],
     at: Annotated[
         list[str] | None,
-        typer.Option(
+        o.option(
             "--at",
+            panel=COMPARE,
+            value="TIME",
             show_default="1/6, 1/2 and 5/6 of the duration",
             help="A time (seconds or HH:MM:SS.mmm from the first frame); repeatable.",
         ),
     ] = None,
     output_dir: Annotated[
-        Path, typer.Option("--output-dir", "-o", help="Folder for the PNGs.")
+        Path, o.option("--output-dir", "-o", panel=COMPARE, value="DIR", help="For the PNGs.")
     ] = Path("."),
     video: Annotated[
         Path | None,
-        typer.Option(help="Write a video of a section (from the first --at) instead of PNGs."),
+        o.option(
+            panel=COMPARE,
+            value="PATH",
+            help="Write a video of a section (from the first --at) instead of PNGs.",
+        ),  # fmt: skip
     ] = None,
     duration: Annotated[
-        float, typer.Option("--duration", "-t", min=0.001, help="Seconds of --video.")
+        float,
+        o.option("--duration", "-t", panel=COMPARE, value="S", min=0.001, help="Of --video."),
     ] = 5.0,
     wipe: Annotated[
-        bool, typer.Option("--wipe", help="--video: a moving wipe instead of side by side.")
+        bool, o.option("--wipe", panel=COMPARE, help="--video: a moving wipe, not side by side.")
     ] = False,
     overwrite: o.Overwrite = False,
     json_output: o.JsonOutput = False,

@@ -76,8 +76,11 @@ def upscale(
         piece_seconds=piece_seconds,
         overwrite=overwrite,
     )
-    work = api.plan_work(inputs, output, config, recursive, ext, shard)
+    work = api.plan_work(inputs, output, config, recursive, ext, shard, skip_existing)
     report = reporter(json_events, quiet)
+    if work.skipped:  # nothing to do: no model to load
+        api.run_work(work, [], report)
+        return
     bar = DownloadBar() if not json_events else None
     try:
         engines = api.load_engines(

@@ -42,7 +42,13 @@ def devices(spec: str) -> list[torch.device]:
             return [torch.device(f"cuda:{i}") for i in range(count)] or [torch.device("cpu")]
         return [pick_device(part.strip()) for part in spec.split(",")]
     except (ValueError, RuntimeError) as e:
-        raise UsageError(f"--device: {e}") from None
+        raise UsageError(f"--device: {e}; the devices here: {', '.join(_present())}") from None
+
+
+def _present() -> list[str]:
+    """The devices this machine and torch build can run on."""
+    found = ["cpu"] + [f"cuda:{i}" for i in range(torch.cuda.device_count())]
+    return found + (["mps"] if torch.backends.mps.is_available() else [])
 
 
 def free_memory(device: torch.device) -> int:

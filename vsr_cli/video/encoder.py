@@ -8,6 +8,7 @@ threads may be writing JSON events).
 
 from __future__ import annotations
 
+import difflib
 import functools
 import json
 import re
@@ -171,7 +172,9 @@ def check_encoder(settings: EncodeSettings, container: str) -> None:
     try:
         encoder = av.codec.Codec(codec, "w")
     except (av.error.FFmpegError, ValueError):
-        raise EncoderOptionError("--codec", f"unknown video encoder {codec!r}") from None
+        raise EncoderOptionError(
+            "--codec", f"unknown video encoder {codec!r}{_hint(codec)}"
+        ) from None
     if encoder.type != "video":
         raise EncoderOptionError("--codec", f"{codec} encodes {encoder.type}, not video")
     formats = [f.name for f in encoder.video_formats or ()]
@@ -192,6 +195,32 @@ def check_encoder(settings: EncodeSettings, container: str) -> None:
             shown = value if option != "--encoder-opt" else f"{key}={value}"
             raise EncoderOptionError(option, f"{shown!r}: {codec} refused it ({fault.reason})")
     raise EncoderOptionError("--encoder-opt", f"{codec} refused these options together")
+
+
+# What people type for an encoder, and the one they mean.
+_NICKNAMES = {"h265": "libx265", "x265": "libx265", "x264": "libx264", "avc": "libx264",
+              "svtav1": "libsvtav1", "aom": "libaom-av1", "vp8": "libvpx"}  # fmt: skip
+
+
+def _hint(name: str) -> str:
+    """``; did you mean libx265?`` for a name close to a video encoder FFmpeg has here."""
+    encoders = sorted(
+        c for c in av.codecs_available if _is_video_encoder(c) and not c.endswith(_HARDWARE)
+    )
+    guess = _NICKNAMES.get(name.lower()) or next(
+        iter(difflib.get_close_matches(name.lower(), encoders, n=1, cutoff=0.6)), None
+    )
+    return f"; did you mean {guess}?" if guess in encoders else ""
+
+
+_HARDWARE = ("_nvenc", "_vaapi", "_qsv", "_v4l2m2m", "_vulkan", "_amf", "_mf", "_videotoolbox")
+
+
+def _is_video_encoder(name: str) -> bool:
+    try:
+        return av.codec.Codec(name, "w").type == "video"
+    except (av.error.FFmpegError, ValueError):
+        return False
 
 
 def choose_pix_fmt(codec: str, source_pix_fmt: str, source_depth: int, wanted: str | None) -> str:

@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import contextlib
 import math
+import os
+import tempfile
 from collections import deque
 from fractions import Fraction
 from pathlib import Path
@@ -28,7 +30,7 @@ import numpy as np
 from av.video.reformatter import VideoReformatter
 
 from vsr_cli.context import RunContext
-from vsr_cli.errors import OutputError
+from vsr_cli.errors import OutputError, UsageError
 from vsr_cli.video.color import EXACT
 from vsr_cli.video.encoder import (
     EncodeSettings,
@@ -290,6 +292,30 @@ class VideoWriter:
     def __exit__(self, exc_type, *_: object) -> None:
         if exc_type is not None or self._part is not None:
             self.abort()
+
+
+KNOWN_EXTENSIONS = ".mkv .mp4 .mov .webm .ts .m2ts .nut .avi .mpg .gif"
+
+
+def muxer_for(target: Path, format: str | None = None) -> str:
+    """The FFmpeg muxer that writes ``target``: ``format``'s, or the one its extension
+    names (a usage error, with what would do, when FFmpeg knows neither)."""
+    if format:
+        try:
+            return av.format.ContainerFormat(format, "w").name
+        except (ValueError, av.error.FFmpegError):
+            raise UsageError(
+                f"--format: unknown container {format!r} (e.g. matroska, mp4, nut, mpegts)"
+            ) from None
+    with tempfile.TemporaryDirectory() as folder:
+        try:
+            with av.open(os.path.join(folder, f"probe{target.suffix}"), "w") as probe:
+                return probe.format.name.split(",")[0]
+        except (ValueError, av.error.FFmpegError):
+            raise UsageError(
+                f"{target}: no container is known by the extension {target.suffix or '(none)'!r};"
+                f" use one of {KNOWN_EXTENSIONS}, or name it with --format"
+            ) from None
 
 
 def _pipe_options(format: str) -> dict[str, str]:
