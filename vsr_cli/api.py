@@ -31,7 +31,7 @@ from vsr_cli.errors import InputError, OutputError, UsageError
 from vsr_cli.events import CallbackReporter, DownloadProgress, Outcome, Reporter
 from vsr_cli.infer.backend import configure_backend, devices
 from vsr_cli.infer.engine import Engine
-from vsr_cli.model_store import StoredModel, fetch, stored
+from vsr_cli.model_store import StoredModel, fetch, install_file, stored
 from vsr_cli.models.precision import resolve_precision
 from vsr_cli.models.psrt import PSRTRecurrent
 from vsr_cli.quality.compare import Picture, compare_frames, compare_video, default_times
@@ -265,10 +265,19 @@ def models() -> list[ModelListing]:
 
 
 def download(
-    name: str | None = None, every: bool = False, progress: DownloadProgress | None = None
+    name: str | None = None,
+    every: bool = False,
+    progress: DownloadProgress | None = None,
+    from_file: str | os.PathLike | None = None,
 ) -> list[tuple[str, StoredModel]]:
-    """Fetch a model (the default one; ``every``: all of weights.toml) into the cache."""
+    """Fetch a model (the default one; ``every``: all of weights.toml) into the cache, or
+    put a file fetched by hand there (``from_file``: checked as any download is)."""
     registry = load_registry()
+    if from_file is not None:
+        if every:
+            raise UsageError("--from: one file is one model; name it instead of --all")
+        entry = registry.get(name)
+        return [(entry.name, install_file(entry, Path(from_file)))]
     entries = list(registry.models.values()) if every else [registry.get(name)]
     return [(entry.name, _fetch(entry, progress)) for entry in entries]
 

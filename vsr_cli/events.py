@@ -132,6 +132,9 @@ class QuietReporter:
             self.console.print(outcome.message, markup=False, highlight=False)
         elif outcome.status == "done" and self.talk and outcome.output:
             self.console.print(closing_line(outcome), markup=False, highlight=False)
+        elif outcome.status == "skipped" and self.talk:
+            line = f"{outcome.file}: skipped ({outcome.message})"
+            self.console.print(line, markup=False, highlight=False)
 
     def summary(self, outcomes: list[Outcome]) -> None:
         table = Table("file", "frames", "time", "result", title="vsr-upscale batch")

@@ -14,6 +14,7 @@ import contextlib
 import hashlib
 import json
 import os
+import shutil
 import tempfile
 import time
 from collections.abc import Callable
@@ -130,6 +131,24 @@ def fetch(
         workdir.mkdir(parents=True, exist_ok=True)
         with FileLock(workdir / ".lock"):
             return stored(entry) or _download(entry, workdir, progress, on_source)
+    except OSError as e:
+        raise WeightsError(f"cannot write the model cache {workdir}: {e.strerror or e}") from None
+
+
+def install_file(entry: ModelEntry, path: Path) -> StoredModel:
+    """``path`` (the authors' .pth, or a .safetensors) checked and stored as ``entry``'s
+    weights, as if downloaded; ``path`` itself is left as it is."""
+    workdir = store_dir(entry)
+    try:
+        workdir.mkdir(parents=True, exist_ok=True)
+        with FileLock(workdir / ".lock"):
+            copy = workdir / f".from-file.{os.getpid()}{path.suffix}"
+            shutil.copyfile(path, copy)
+            return _install(entry, copy, f"local file {path.resolve()}")
+    except FileNotFoundError:
+        raise WeightsError(f"{path}: no such file") from None
+    except SourceFailed as e:
+        raise WeightsError(f"{path}: {e}") from None
     except OSError as e:
         raise WeightsError(f"cannot write the model cache {workdir}: {e.strerror or e}") from None
 

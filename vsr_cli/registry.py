@@ -52,7 +52,10 @@ class ModelEntry:
         """What a user can do when no source delivers."""
         where = f" from {self.source}" if self.source else ""
         name = f" ({self.drive_name})" if self.drive_name else ""
-        return f"download the authors' file{name}{where} and pass it with --weights PATH"
+        return (
+            f"download the authors' file{name}{where}, then `vsr download {self.name} --from "
+            "FILE` puts it in the cache (or pass it to vsr-upscale with --weights FILE)"
+        )
 
 
 @dataclass(frozen=True)

@@ -33,11 +33,20 @@ def download(
     all_models: Annotated[
         bool, o.option("--all", panel="Models", help="Every model of weights.toml.")
     ] = False,
+    from_file: Annotated[
+        Path | None,
+        o.option(
+            "--from",
+            panel="Models",
+            value="FILE",
+            help="Weights fetched by hand (the authors' .pth): checked and cached as NAME.",
+        ),
+    ] = None,
 ) -> None:
     """Fetch model weights into the local cache, for machines that go offline later."""
     bar = render.DownloadBar()
     try:
-        fetched = api.download(name, all_models, bar)
+        fetched = api.download(name, all_models, bar, from_file)
     finally:
         bar.close()
     for model, found in fetched:

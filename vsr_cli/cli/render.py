@@ -76,7 +76,9 @@ EVAL_COLUMNS = (
     ("PSNR Y", "sr_psnr_y"),
     ("SSIM Y", "sr_ssim_y"),
     ("bicubic PSNR RGB", "bicubic_psnr_rgb"),
+    ("bicubic SSIM RGB", "bicubic_ssim_rgb"),
     ("bicubic PSNR Y", "bicubic_psnr_y"),
+    ("bicubic SSIM Y", "bicubic_ssim_y"),
     ("temporal error", "sr_temporal_error"),
     ("bicubic t. error", "bicubic_temporal_error"),
 )

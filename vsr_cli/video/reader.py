@@ -79,7 +79,7 @@ def _open(source: str | Path | BinaryIO, name: str) -> av.container.InputContain
     except PermissionError:
         raise InputError(f"{name}: permission denied") from None
     except av.error.FFmpegError as e:
-        raise InputError(f"{name}: not a video PyAV can read ({ffmpeg_reason(e)})") from None
+        raise InputError(f"{name}: not a video file ({ffmpeg_reason(e)})") from None
 
 
 def _stream_duration(stream: av.video.stream.VideoStream) -> float | None:
