@@ -3,9 +3,16 @@ checked on the CPU: what a GPU would run, computed or traced here."""
 
 from __future__ import annotations
 
-import torch
+from collections import Counter
 
+import torch
+from torch.utils._python_dispatch import TorchDispatchMode
+from torch.utils._pytree import tree_leaves
+
+from vsr_cli.models.psrt import PSRTRecurrent
+from vsr_cli.models.swin import WindowAttention
 from vsr_cli.models.warp import divisor_values
+from vsr_cli.precision import for_precision
 
 # 1. No host constants.
 
@@ -19,3 +26,108 @@ def test_sampling_divisors_keep_the_authors_arithmetic():
     assert torch.equal(torch.tensor(reciprocals, dtype=torch.float32), 1.0 / sizes)
     assert divisor_values(180, 320, torch.device("cpu")) == (319.0, 179.0)
     assert divisor_values(1, 1, torch.device("cpu")) == (1.0, 1.0)
+
+
+# 2. One recurrent step, warps included, is one graph.
+
+
+# Operations that make the host wait for the device (or fail on a meta tensor).
+HOST_SYNCS = {
+    "_local_scalar_dense",
+    "item",
+    "nonzero",
+    "nonzero_static",
+    "is_nonzero",
+    "equal",
+    "allclose",
+    "masked_select",
+    "unique",
+    "_unique2",
+    "unique_consecutive",
+    "repeat_interleave",
+    "_assert_async",
+    "bincount",
+}
+
+
+class OpLog(TorchDispatchMode):
+    """Every ATen operation by name, and those given a tensor on another device than
+    ``device`` (Python numbers reach operations as numbers, not tensors)."""
+
+    def __init__(self, device: str = "meta") -> None:
+        super().__init__()
+        self.device = device
+        self.ops: Counter[str] = Counter()
+        self.foreign: list[str] = []
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):  # type: ignore[override]
+        name = func.overloadpacket.__name__
+        self.ops[name] += 1
+        for t in tree_leaves((args, kwargs)):
+            if isinstance(t, torch.Tensor) and t.device.type != self.device:
+                self.foreign.append(f"{name} {t.device} {tuple(t.shape)}")
+        return func(*args, **(kwargs or {}))
+
+
+def step_inputs(n: int, c: int, h: int, w: int, generator: torch.Generator) -> list[torch.Tensor]:
+    """A step's inputs laid out as the recurrence passes them: three channels-last feature
+    maps and two flows of a few pixels."""
+    feats = [torch.randn(n, h, w, c, generator=generator).permute(0, 3, 1, 2) for _ in range(3)]
+    return feats + [torch.randn(n, 2, h, w, generator=generator) * 3 for _ in range(2)]
+
+
+def test_a_recurrent_step_with_its_warps_is_one_graph_without_constants(golden_model):
+    """``torch._dynamo.explain`` over one step: one graph, no break. The graph after AOT
+    tracing reads no tensor constant: a tensor made on the host inside the step (the warps'
+    divisors were) is a CPU constant there, which stops CUDA graphs."""
+    step = golden_model.patch_align["forward_1"]
+    n, h, w = 1, 64, 68
+    step.prepare(n, h, w, torch.device("cpu"))
+    inputs = step_inputs(n, 24, h, w, torch.Generator().manual_seed(0))
+    torch._dynamo.reset()
+    with torch.inference_mode():
+        explained = torch._dynamo.explain(step)(*inputs)
+    assert (explained.graph_count, explained.graph_break_count) == (1, 0)
+
+    from torch._functorch.aot_autograd import aot_module_simplified
+
+    graphs = []
+
+    def keep(gm, example_inputs):
+        graphs.append(gm)
+        return gm
+
+    def backend(gm, example_inputs):
+        return aot_module_simplified(gm, example_inputs, fw_compiler=keep)
+
+    torch._dynamo.reset()
+    with torch.inference_mode():
+        torch.compile(step, backend=backend, fullgraph=True, dynamic=False)(*inputs)
+    torch._dynamo.reset()
+    assert len(graphs) == 1
+    constants = [node.target for node in graphs[0].graph.nodes if node.op == "get_attr"]
+    assert constants == []
+    ops = Counter(str(node.target) for node in graphs[0].graph.nodes)
+    assert ops["aten.grid_sampler_2d.default"] == 3  # two patch warps and the flow's warp
+
+
+def test_a_warm_forward_in_the_cuda_layout_touches_no_host_tensor():
+    """On the meta device, with CUDA's attention layout (heads padded to 8, shift
+    channels) and half weights: after a first forward (which
+    builds plans and grids), a second one gives no operation a tensor off the device and
+    runs nothing that waits on the device's values (on meta those could not even run)."""
+    torch.manual_seed(0)
+    model = PSRTRecurrent(mid_channels=16, embed_dim=24, depths=(2,), num_heads=(2,))
+    for module in model.modules():
+        if isinstance(module, WindowAttention):
+            module.head_multiple = 8
+    model = for_precision(model.eval(), "bf16").to("meta")
+    lq = torch.rand(2, 4, 3, 64, 68, device="meta")  # 68: padded windows and patches
+    with torch.inference_mode():
+        model(lq)
+        with OpLog() as log:
+            out = model(lq)
+    assert out.shape == (2, 4, 3, 256, 272)
+    assert log.ops["scaled_dot_product_attention"] > 0 and log.ops["grid_sampler"] > 0
+    assert log.foreign == []
+    assert not HOST_SYNCS & set(log.ops)

@@ -322,4 +322,7 @@ class StepTransformer(nn.Module):
         frame = h * w * c
         middle = x.as_strided((n, h, w, c), (t * frame, w * c, c, 1), (t // 2) * frame)
         x = self.norm(middle).permute(0, 3, 1, 2)
-        return self.conv_after_body(cast(x, self.conv_after_body.weight.dtype)) + center
+        # ``center`` first: where operands' layouts differ a sum follows the first one's, so
+        # the output is channels-last (the next steps' input layout) whatever layout the
+        # convolution chose (meta tensors, for one, answer in NCHW).
+        return center + self.conv_after_body(cast(x, self.conv_after_body.weight.dtype))
