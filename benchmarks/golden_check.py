@@ -1,12 +1,14 @@
 """The authors' reference vectors on any device: fp32 within 1e-4, half precision by PSNR.
 
     python benchmarks/golden_check.py --device cuda [--compile] [--precision fp16 ...]
+    python benchmarks/golden_check.py --device cuda --compile --attention flex
 
 The test suite checks the same on the CPU; this runs it where users run the model
 (TF32 off for the fp32 comparison, so the check is of the function, not of TF32).
 With ``--compile`` the steps are compiled in place as ``--compile`` does: the
 model reads token rows with ``as_strided`` in places, which compiled code must
-lay out as eager code does.
+lay out as eager code does. ``--attention flex`` runs FlexAttention instead of SDPA
+(compile with it: eager, PyTorch runs flex unfused).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from safetensors.torch import load_file
 
 from vsr_cli.engine import pick_device
 from vsr_cli.models.psrt import PSRTRecurrent
+from vsr_cli.models.swin import ATTENTIONS
 from vsr_cli.precision import for_precision
 
 GOLDEN = Path(__file__).resolve().parent.parent / "tests" / "data" / "golden"
@@ -34,6 +37,7 @@ def main() -> None:
     parser.add_argument(
         "--precision", nargs="+", choices=list(LIMITS), default=list(LIMITS), help="(all)"
     )
+    parser.add_argument("--attention", choices=ATTENTIONS, default="sdpa")
     args = parser.parse_args()
     device = pick_device(args.device)
     torch.backends.cuda.matmul.allow_tf32 = False
@@ -46,6 +50,7 @@ def main() -> None:
     for precision in args.precision:
         limit = LIMITS[precision]
         model = PSRTRecurrent.from_state_dict({k: v.float() for k, v in params.items()})
+        model.set_attention(args.attention)
         model = for_precision(model.eval().to(device), precision)
         if args.compile:
             for step in model.patch_align.values():
@@ -57,7 +62,9 @@ def main() -> None:
         psnr = 10 * math.log10(1 / mse) if mse > 0 else math.inf
         ok = diff.max().item() <= 1e-4 if limit is None else psnr >= limit
         failed |= not ok
-        name = f"{device} {precision}{' compiled' if args.compile else ''}"
+        name = f"{device} {precision} {args.attention}"
+        if args.compile:
+            name += " compiled"
         print(
             f"{name}: max |diff| {diff.max().item():.1e}, PSNR {psnr:.1f} dB "
             f"against the authors' fp32 output: {'ok' if ok else 'FAIL'}"

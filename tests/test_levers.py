@@ -5,12 +5,14 @@ from __future__ import annotations
 
 from collections import Counter
 
+import pytest
 import torch
+from test_windows import plain_block
 from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils._pytree import tree_leaves
 
 from vsr_cli.models.psrt import PSRTRecurrent
-from vsr_cli.models.swin import WindowAttention
+from vsr_cli.models.swin import BlockStack, FlexPlan, SwinBlock, WindowAttention
 from vsr_cli.models.warp import divisor_values
 from vsr_cli.precision import for_precision
 
@@ -131,3 +133,75 @@ def test_a_warm_forward_in_the_cuda_layout_touches_no_host_tensor():
     assert log.ops["scaled_dot_product_attention"] > 0 and log.ops["grid_sampler"] > 0
     assert log.foreign == []
     assert not HOST_SYNCS & set(log.ops)
+
+
+# 3. FlexAttention.
+
+
+@pytest.mark.parametrize(
+    ("n", "size", "window", "heads"),
+    [
+        (1, (3, 16, 24), (3, 8, 8), 2),  # the released window; whole windows
+        (2, (3, 20, 36), (3, 8, 8), 3),  # padding on both axes, two clips
+        (1, (3, 13, 10), (2, 4, 4), 2),  # padding and a split along time too
+        (2, (4, 12, 8), (2, 4, 8), 1),  # one window across, and it is the last one
+    ],
+)
+def test_flex_blocks_match_the_plain_swin_computation(n, size, window, heads):
+    """Eager FlexAttention (PyTorch's unfused reference on the CPU) in the window-ordered
+    blocks against the authors' order of work written out (tests/test_windows.py), shifted
+    and unshifted blocks alike: the bias from the table and index, -100 between regions,
+    padding tokens as plain keys. CUDA's head padding is asked for and not used."""
+    torch.manual_seed(0)
+    dim = 6 * heads
+    shift = (window[0] // 2 if window[0] < size[0] else window[0], window[1] // 2, window[2] // 2)
+    blocks = [
+        SwinBlock(dim, heads, window, (0, 0, 0) if i % 2 == 0 else shift, 2 * dim) for i in range(4)
+    ]
+    for block in blocks:
+        torch.nn.init.normal_(block.attn.relative_position_bias_table, std=1.0)
+        block.attn.head_multiple = 8
+        block.attn.attention = "flex"
+    stack = BlockStack(blocks).eval()
+    x = torch.randn(n, *size, dim)
+    with torch.inference_mode():
+        expected = x
+        for block in blocks:
+            expected = plain_block(block, expected)
+        got = stack(x.reshape(-1, dim), (n, *size)).view(x.shape)
+    assert (got - expected).abs().max().item() < 1e-5
+    plans = [plan for _, _, plan in next(iter(stack._plans.values())).blocks]
+    assert all(isinstance(p, FlexPlan) and p.head_width == 6 for p in plans)
+    assert all(p.qkv_weight is b.attn.qkv.weight for p, b in zip(plans, blocks))
+    assert plans[0].regions is None and plans[1].regions is not None  # unshifted, shifted
+
+
+def test_compiled_flex_steps_match_sdpa_and_the_authors(golden_model, golden_io):
+    """The steps compiled in place with inductor (as the engine compiles them), attention
+    through FlexAttention: the golden clip (68 px wide: padded windows; shifted and
+    unshifted blocks) within float rounding of the SDPA path and the authors' output, two
+    clips in the batch, and a second forward with no recompile. Here ~45 s of compiling."""
+    lq = golden_io["input_u8"].float() / 255
+    lq = torch.cat((lq, lq.flip(-1)))  # batch of 2: the second clip mirrored
+    with torch.inference_mode():
+        sdpa = golden_model(lq)
+    golden_model.set_attention("flex")
+    for step in golden_model.patch_align.values():
+        step.compile(dynamic=False, fullgraph=True)
+    torch._dynamo.reset()
+    with torch.inference_mode():
+        flex = golden_model(lq)
+        with torch._dynamo.config.patch(error_on_recompile=True):
+            again = golden_model(lq)
+    torch._dynamo.reset()
+    assert (flex - sdpa).abs().max().item() < 2e-5
+    assert (flex[:1] - golden_io["output"]).abs().max().item() < 2e-5
+    assert torch.equal(flex, again)
+
+
+def test_attention_is_chosen_on_the_model(golden_model):
+    golden_model.set_attention("flex")
+    kinds = {m.attention for m in golden_model.modules() if isinstance(m, WindowAttention)}
+    assert kinds == {"flex"}
+    with pytest.raises(ValueError, match="unknown attention"):
+        golden_model.set_attention("xformers")  # type: ignore[arg-type]

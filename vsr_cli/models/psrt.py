@@ -26,7 +26,14 @@ from torch import Tensor, nn
 from vsr_cli.errors import CheckpointError
 from vsr_cli.models.casts import as_float32, cast
 from vsr_cli.models.spynet import SpyNet
-from vsr_cli.models.swin import StepTransformer, Triple, relative_position_index
+from vsr_cli.models.swin import (
+    ATTENTIONS,
+    Attention,
+    StepTransformer,
+    Triple,
+    WindowAttention,
+    relative_position_index,
+)
 from vsr_cli.models.warp import flow_warp, patch_warp
 
 BRANCHES = ("backward_1", "forward_1", "backward_2", "forward_2")
@@ -235,6 +242,18 @@ class PSRTRecurrent(nn.Module):
         full = {k: state_dict.get(k, v) for k, v in expected.items()}
         model.load_state_dict(full, strict=True)
         return model
+
+    def set_attention(self, attention: Attention) -> None:
+        """The attention every Swin block calls. ``"sdpa"`` (the default, any device):
+        ``scaled_dot_product_attention`` with a dense bias mask, heads padded and shift
+        channels added on CUDA so fused kernels take it. ``"flex"``: FlexAttention, the bias
+        and shift mask added inside the kernel; it needs the steps compiled to be fast
+        (eager, PyTorch runs it unfused), so it is for compiled steps on CUDA."""
+        if attention not in ATTENTIONS:
+            raise ValueError(f"unknown attention {attention!r}: choose {' or '.join(ATTENTIONS)}")
+        for module in self.modules():
+            if isinstance(module, WindowAttention):
+                module.attention = attention
 
     def compute_flows(self, lq: Tensor) -> dict[tuple[int, int], Tensor]:
         """Flows between neighbours: ``flows[(i, j)]`` samples frame j onto frame i.
