@@ -1,14 +1,15 @@
 """The authors' reference vectors on any device: fp32 within 1e-4, half precision by PSNR.
 
     python benchmarks/golden_check.py --device cuda [--compile] [--precision fp16 ...]
-    python benchmarks/golden_check.py --device cuda --compile --attention flex
+    python benchmarks/golden_check.py --device cuda --compile --attention flex --half-residual
 
 The test suite checks the same on the CPU; this runs it where users run the model
 (TF32 off for the fp32 comparison, so the check is of the function, not of TF32).
 With ``--compile`` the steps are compiled in place as ``--compile`` does: the
 model reads token rows with ``as_strided`` in places, which compiled code must
 lay out as eager code does. ``--attention flex`` runs FlexAttention instead of SDPA
-(compile with it: eager, PyTorch runs flex unfused).
+(compile with it: eager, PyTorch runs flex unfused), ``--half-residual`` the half
+precisions with a half residual stream (``for_precision(..., half_residual=True)``).
 """
 
 from __future__ import annotations
@@ -38,6 +39,9 @@ def main() -> None:
         "--precision", nargs="+", choices=list(LIMITS), default=list(LIMITS), help="(all)"
     )
     parser.add_argument("--attention", choices=ATTENTIONS, default="sdpa")
+    parser.add_argument(
+        "--half-residual", action="store_true", help="half precisions: a half residual stream"
+    )
     args = parser.parse_args()
     device = pick_device(args.device)
     torch.backends.cuda.matmul.allow_tf32 = False
@@ -51,7 +55,7 @@ def main() -> None:
         limit = LIMITS[precision]
         model = PSRTRecurrent.from_state_dict({k: v.float() for k, v in params.items()})
         model.set_attention(args.attention)
-        model = for_precision(model.eval().to(device), precision)
+        model = for_precision(model.eval().to(device), precision, args.half_residual)
         if args.compile:
             for step in model.patch_align.values():
                 step.compile(dynamic=False)
@@ -63,6 +67,8 @@ def main() -> None:
         ok = diff.max().item() <= 1e-4 if limit is None else psnr >= limit
         failed |= not ok
         name = f"{device} {precision} {args.attention}"
+        if args.half_residual and precision != "fp32":
+            name += " half residual"
         if args.compile:
             name += " compiled"
         print(

@@ -24,7 +24,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from vsr_cli.errors import CheckpointError
-from vsr_cli.models.casts import as_float32, cast
+from vsr_cli.models.casts import cast
 from vsr_cli.models.spynet import SpyNet
 from vsr_cli.models.swin import (
     ATTENTIONS,
@@ -243,6 +243,13 @@ class PSRTRecurrent(nn.Module):
         model.load_state_dict(full, strict=True)
         return model
 
+    @property
+    def feature_dtype(self) -> torch.dtype:
+        """The features' dtype between steps and along each step's residual stream: the
+        LayerNorms'. float32 unless ``precision.for_precision(..., half_residual=True)``
+        made them half: in fp16 the residual stream is what overflows first."""
+        return self.patch_align[BRANCHES[0]].norm.weight.dtype
+
     def set_attention(self, attention: Attention) -> None:
         """The attention every Swin block calls. ``"sdpa"`` (the default, any device):
         ``scaled_dot_product_attention`` with a dense bias mask, heads padded and shift
@@ -353,11 +360,11 @@ class PSRTRecurrent(nn.Module):
             raise ValueError(
                 f"PSRT-recurrent needs frames of at least {MIN_SIZE}x{MIN_SIZE}, got {w}x{h}"
             )
-        # Features stay float32 between steps: the residual stream is what overflows in fp16.
         feats = [
             frame_rows(f)
-            for f in as_float32(
-                self.conv_first(cast(lq.reshape(n * t, c, h, w), self.conv_first.weight.dtype))
+            for f in cast(
+                self.conv_first(cast(lq.reshape(n * t, c, h, w), self.conv_first.weight.dtype)),
+                self.feature_dtype,
             )
             .view(n, t, -1, h, w)
             .unbind(1)

@@ -24,7 +24,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.nn.attention.flex_attention import flex_attention
 
-from vsr_cli.models.casts import as_float32, cast
+from vsr_cli.models.casts import cast
 from vsr_cli.models.windows import (
     Grid,
     WindowLayout,
@@ -206,7 +206,8 @@ class WindowAttention(nn.Module):
     def forward(self, x: Tensor, layout: WindowLayout, plan: AttentionPlan | FlexPlan) -> Tensor:
         """(rows, c) tokens in ``layout``'s window order -> (rows, c)."""
         heads, hd, tokens = self.num_heads, plan.head_width, layout.window_tokens
-        # The only cast of the block's attention half: LayerNorm ran in float32.
+        # The only cast of the block's attention half (none if LayerNorm ran in the
+        # weights' dtype: a half residual stream).
         qkv = F.linear(cast(x, plan.qkv_weight.dtype), plan.qkv_weight, plan.qkv_bias)
         if isinstance(plan, AttentionPlan) and plan.signs is not None:
             edges = qkv[layout.first_edge * tokens :].view(-1, tokens, 3, heads, hd)
@@ -251,8 +252,9 @@ class SwinBlock(nn.Module):
         y = self.norm1(x)
         if layout.valid is not None:
             # Padding tokens enter attention as zeros after the norm, unmasked, as the
-            # authors pad; their own outputs are never read.
-            y = y * layout.valid
+            # authors pad; their own outputs are never read. In place: y keeps the norm's
+            # dtype (half with a half residual stream; the float32 mask would promote it).
+            y.mul_(layout.valid)
         x = x + self.attn(y, layout, plan)
         return x + self.mlp(self.norm2(x))
 
@@ -382,7 +384,7 @@ class StepTransformer(nn.Module):
         if self._input_conv is not None:
             conv = getattr(self, self._input_conv)
             cond = conv(cast(cond.reshape(n * t, c, h, w), conv.weight.dtype))
-            cond = as_float32(cond).view(n, t, -1, h, w)
+            cond = cast(cond, self.norm.weight.dtype).view(n, t, -1, h, w)
         center = cond[:, t // 2]
         c = center.shape[1]
         x = self.patch_embed["norm"](cond.permute(0, 1, 3, 4, 2)).view(-1, c)  # frame order

@@ -12,7 +12,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from vsr_cli.models.casts import as_float32
+from vsr_cli.models.casts import as_float32, cast
 
 PATCH = 8  # PSRT moves features in 8x8 patches
 
@@ -83,6 +83,7 @@ def patch_warp(x: Tensor, flow: Tensor) -> Tensor:
     flow = F.avg_pool2d(flow, PATCH)
     flow = F.interpolate(flow, scale_factor=PATCH, mode="nearest")  # each mean over its patch
     grid = _sampling_grid(flow[:, :, :h, :w])
-    return F.grid_sample(
+    picked = F.grid_sample(
         as_float32(x), grid, mode="nearest", padding_mode="zeros", align_corners=True
     )
+    return cast(picked, x.dtype)  # picked values, not blended: exact in x's dtype
