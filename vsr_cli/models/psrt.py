@@ -24,9 +24,16 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from vsr_cli.errors import CheckpointError
-from vsr_cli.models.casts import as_float32, cast
+from vsr_cli.models.casts import cast
 from vsr_cli.models.spynet import SpyNet
-from vsr_cli.models.swin import StepTransformer, Triple, relative_position_index
+from vsr_cli.models.swin import (
+    ATTENTIONS,
+    Attention,
+    StepTransformer,
+    Triple,
+    WindowAttention,
+    relative_position_index,
+)
 from vsr_cli.models.warp import flow_warp, patch_warp
 
 BRANCHES = ("backward_1", "forward_1", "backward_2", "forward_2")
@@ -127,6 +134,38 @@ def stack_frames(frames: tuple[Tensor, ...]) -> Tensor:
     return torch.stack([f.permute(0, 2, 3, 1) for f in frames], dim=1).permute(0, 1, 4, 2, 3)
 
 
+def frame_rows(x: Tensor) -> Tensor:
+    """(n, c, h, w) ``x`` in channels-last memory with the strides a new tensor gets, copied
+    only if it has others. Every input of a compiled step is laid out so: the graph is
+    specialised to its inputs' strides (size-1 dimensions' included), and a branch's inputs
+    come from ``conv_first`` or from another branch's steps."""
+    n, c, h, w = x.shape
+    if x.stride() == (h * w * c, 1, w * c, c):
+        return x
+    return x.clone(memory_format=torch.channels_last)
+
+
+class RecurrentStep(StepTransformer):
+    """``patch_align.<branch>`` as the recurrence runs it: one frame of a branch, from its
+    two previous outputs to the new one, the patch alignment included.
+
+    One function of tensors with one signature for every frame, so that compiled in place
+    (as the engine compiles the steps) it is one graph with no host work: warps, the
+    second-order flow and the transformer fuse, and CUDA graphs can capture all of it.
+    """
+
+    def forward(  # type: ignore[override]
+        self, cur: Tensor, prev_out: Tensor, prev2_out: Tensor, flow: Tensor, flow_prev: Tensor
+    ) -> Tensor:
+        """(n, c, h, w) features of the current frame and the branch's outputs one and two
+        visits back; ``flow`` (n, 2, h, w) samples the previous frame onto the current one,
+        ``flow_prev`` the one before onto the previous one. -> (n, c, h, w) new output."""
+        aligned = patch_warp(prev_out, flow)
+        # Second-order flow: current -> previous, then on to the one before.
+        aligned2 = patch_warp(prev2_out, flow + flow_warp(flow_prev, flow))
+        return super().forward(stack_frames((aligned, cur, aligned2)))
+
+
 class PSRTRecurrent(nn.Module):
     """(n, t, 3, h, w) RGB in [0, 1], h and w >= 64 -> (n, t, 3, 4h, 4w), not clamped."""
 
@@ -157,7 +196,7 @@ class PSRTRecurrent(nn.Module):
         hidden = int(embed_dim * mlp_ratio)
         self.patch_align = nn.ModuleDict(
             {
-                name: StepTransformer(
+                name: RecurrentStep(
                     embed_dim,
                     self.config.depths,
                     self.config.num_heads,
@@ -172,8 +211,6 @@ class PSRTRecurrent(nn.Module):
         self.upconv2 = nn.Conv2d(mid_channels, 4 * HR_WIDTH, 3, padding=1)
         self.conv_hr = nn.Conv2d(HR_WIDTH, HR_WIDTH, 3, padding=1)
         self.conv_last = nn.Conv2d(HR_WIDTH, 3, 3, padding=1)
-        # Set when steps replay CUDA graphs, whose outputs the next replay overwrites.
-        self.copy_step_outputs = False
 
     @classmethod
     def from_state_dict(cls, state_dict: Mapping[str, Tensor]) -> PSRTRecurrent:
@@ -204,6 +241,25 @@ class PSRTRecurrent(nn.Module):
         model.load_state_dict(full, strict=True)
         return model
 
+    @property
+    def feature_dtype(self) -> torch.dtype:
+        """The features' dtype between steps and along each step's residual stream: the
+        LayerNorms'. float32 unless ``precision.for_precision(..., half_residual=True)``
+        made them half: in fp16 the residual stream is what overflows first."""
+        return self.patch_align[BRANCHES[0]].norm.weight.dtype
+
+    def set_attention(self, attention: Attention) -> None:
+        """The attention every Swin block calls. ``"sdpa"`` (the default, any device):
+        ``scaled_dot_product_attention`` with a dense bias mask, heads padded and shift
+        channels added on CUDA so fused kernels take it. ``"flex"``: FlexAttention, the bias
+        and shift mask added inside the kernel; it needs the steps compiled to be fast
+        (eager, PyTorch runs it unfused), so it is for compiled steps on CUDA."""
+        if attention not in ATTENTIONS:
+            raise ValueError(f"unknown attention {attention!r}: choose {' or '.join(ATTENTIONS)}")
+        for module in self.modules():
+            if isinstance(module, WindowAttention):
+                module.attention = attention
+
     def compute_flows(self, lq: Tensor) -> dict[tuple[int, int], Tensor]:
         """Flows between neighbours: ``flows[(i, j)]`` samples frame j onto frame i.
 
@@ -225,34 +281,36 @@ class PSRTRecurrent(nn.Module):
 
     def propagate(
         self,
-        step: nn.Module,
+        step: RecurrentStep,
         feats: list[Tensor],
         flows: dict[tuple[int, int], Tensor],
         backward: bool,
     ) -> list[Tensor]:
-        """One recurrent branch over all frames; returns its per-frame features in frame order."""
+        """One recurrent branch over all frames; returns its per-frame features in frame order.
+
+        Every frame makes the same call, so that a compiled step is one graph: the first
+        frame fuses itself three times (its own features as both previous outputs, moved by
+        zero flows: nearest sampling at the pixels themselves returns them exactly), the
+        second has zeros two back (which patch alignment keeps zero), as the authors'.
+        """
         order = range(len(feats) - 1, -1, -1) if backward else range(len(feats))
+        n, _, h, w = feats[0].shape
+        still = torch.zeros(n, 2, h, w, dtype=torch.float32, device=feats[0].device)  # a flow
         out: dict[int, Tensor] = {}
         visited: list[int] = []
         for j in order:
             cur = feats[j]
             if not visited:
-                cond = (cur, cur, cur)
-            else:
+                # Views (``[:]`` keeps every stride), not the same objects again: compiled
+                # code guards on an input passed twice, not on inputs sharing memory.
+                inputs = (cur[:], cur[:], still, still[:])
+            elif len(visited) == 1:
                 prev = visited[-1]
-                flow = flows[(j, prev)]
-                aligned = patch_warp(out[prev], flow)
-                if len(visited) >= 2:
-                    prev2 = visited[-2]
-                    # Second-order flow: j -> prev, then on to prev2.
-                    flow2 = flow + flow_warp(flows[(prev, prev2)], flow)
-                    aligned2 = patch_warp(out[prev2], flow2)
-                else:
-                    aligned2 = torch.zeros_like(aligned)
-                cond = (aligned, cur, aligned2)
-            out[j] = step(stack_frames(cond))
-            if self.copy_step_outputs:
-                out[j] = out[j].clone()
+                inputs = (out[prev], torch.zeros_like(cur), flows[(j, prev)], still)
+            else:
+                prev, prev2 = visited[-1], visited[-2]
+                inputs = (out[prev], out[prev2], flows[(j, prev)], flows[(prev, prev2)])
+            out[j] = frame_rows(step(cur, *inputs))
             visited.append(j)
         return [out[j] for j in range(len(feats))]
 
@@ -298,14 +356,15 @@ class PSRTRecurrent(nn.Module):
             raise ValueError(
                 f"PSRT-recurrent needs frames of at least {MIN_SIZE}x{MIN_SIZE}, got {w}x{h}"
             )
-        # Features stay float32 between steps: the residual stream is what overflows in fp16.
-        feats = list(
-            as_float32(
-                self.conv_first(cast(lq.reshape(n * t, c, h, w), self.conv_first.weight.dtype))
+        feats = [
+            frame_rows(f)
+            for f in cast(
+                self.conv_first(cast(lq.reshape(n * t, c, h, w), self.conv_first.weight.dtype)),
+                self.feature_dtype,
             )
             .view(n, t, -1, h, w)
             .unbind(1)
-        )
+        ]
         flows = self.compute_flows(lq)
         for step in self.patch_align.values():
             step.prepare(n, h, w, lq.device)

@@ -7,6 +7,7 @@ Flow is always computed in float32: it feeds sampling grids.
 
 from __future__ import annotations
 
+import contextlib
 import math
 
 import torch
@@ -55,7 +56,14 @@ class SpyNet(nn.Module):
 
     def forward(self, ref: Tensor, supp: Tensor) -> Tensor:
         """(n, 3, h, w) RGB in [0, 1] twice -> (n, 2, h, w) flow in pixels (x, y)."""
-        with torch.autocast(ref.device.type, enabled=False):
+        device = ref.device.type
+        # ``meta`` (where the model's operations are probed) has no autocast to turn off.
+        guard = (
+            torch.autocast(device, enabled=False)
+            if torch.amp.is_autocast_available(device)
+            else contextlib.nullcontext()
+        )
+        with guard:
             return self._flow(as_float32(ref), as_float32(supp))
 
     def _flow(self, ref: Tensor, supp: Tensor) -> Tensor:

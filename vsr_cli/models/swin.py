@@ -4,24 +4,40 @@ Between the 3x3 convolutions of its stages, the step's tokens live as a
 ``(rows, c)`` matrix in window order (``windows.py``): LayerNorm, the linear
 layers and the MLP act per token and do not care about the order, and each
 block's windows (plain or shifted) are one gather away from the previous
-block's. Attention is one ``scaled_dot_product_attention`` call per block on
-strided views of the qkv projection, with the relative-position bias as its
-mask; the shift mask rides in extra q/k channels of the edge windows.
+block's. Attention is one call per block on strided views of the qkv projection:
+by default ``scaled_dot_product_attention`` with the relative-position bias as
+its mask and the shift mask in extra q/k channels of the edge windows; or
+FlexAttention (``WindowAttention.attention = "flex"``, for compiled steps on
+CUDA), which adds both to the scores from the bias table and region labels, with
+no dense mask, padded heads or extra channels.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Literal
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
+from torch.nn.attention.flex_attention import flex_attention
 
-from vsr_cli.models.casts import as_float32, cast
-from vsr_cli.models.windows import Grid, WindowLayout, gather_for, layout_for, sign_channels
+from vsr_cli.models.casts import cast
+from vsr_cli.models.windows import (
+    Grid,
+    WindowLayout,
+    gather_for,
+    layout_for,
+    shift_regions,
+    sign_channels,
+)
 
 Triple = tuple[int, int, int]
+Attention = Literal["sdpa", "flex"]
+ATTENTIONS: tuple[str, ...] = ("sdpa", "flex")
+ScoreMod = Callable[[Tensor, Tensor, Tensor, Tensor, Tensor], Tensor]  # (score, b, h, q, k)
 
 SHIFT_MASK_VALUE = -100.0  # the authors' value; -inf would change the function
 PLANS_KEPT = 8  # grids (tile shape x tiles per pass) a block stack keeps its plans for
@@ -55,11 +71,44 @@ class AttentionPlan:
 
 
 @dataclass(frozen=True, eq=False)
+class FlexPlan:
+    """What the FlexAttention path reads on one window layout: the weights as they are (no
+    padded heads), and for its ``score_mod`` the bias table, its index and the shift
+    regions, instead of a dense (heads, N, N) mask and shift channels."""
+
+    head_width: int  # the head dim itself
+    qkv_weight: Tensor
+    qkv_bias: Tensor
+    proj_weight: Tensor
+    table: Tensor  # (table rows, heads) relative-position bias table
+    index: Tensor  # (N, N) the table row of each token pair
+    regions: Tensor | None  # (windows, N) windows.shift_regions; None: no shift mask
+
+
+def relative_bias(table: Tensor, index: Tensor, regions: Tensor | None) -> ScoreMod:
+    """FlexAttention ``score_mod``: the scaled logit plus the relative-position bias, plus
+    the authors' -100 between tokens of different shift regions (once, however many axes
+    they are apart along). Padding tokens are plain keys here, as the authors have them."""
+    if regions is None:
+
+        def score_mod(score: Tensor, b: Tensor, h: Tensor, q: Tensor, k: Tensor) -> Tensor:
+            return score + table[index[q, k], h]
+
+        return score_mod
+
+    def masked_score_mod(score: Tensor, b: Tensor, h: Tensor, q: Tensor, k: Tensor) -> Tensor:
+        score = score + table[index[q, k], h]
+        return torch.where(regions[b, q] == regions[b, k], score, score + SHIFT_MASK_VALUE)
+
+    return masked_score_mod
+
+
+@dataclass(frozen=True, eq=False)
 class StackPlan:
     """A block stack on one grid: per block, the gather into its window order (None: the
     previous block's), its layout and attention plan; then the gather back to frame order."""
 
-    blocks: tuple[tuple[Tensor | None, WindowLayout, AttentionPlan], ...]
+    blocks: tuple[tuple[Tensor | None, WindowLayout, AttentionPlan | FlexPlan], ...]
     back: Tensor
 
 
@@ -82,6 +131,7 @@ class WindowAttention(nn.Module):
     with zero channels, and the output projection ignores them: zero columns leave q.k
     and the kept part of the output unchanged, and no activation is ever padded or cut.
     Shifted blocks use two of those channels per split axis for the shift mask.
+    ``attention = "flex"`` takes FlexAttention instead, which needs none of that.
     """
 
     def __init__(self, dim: int, window: Triple, num_heads: int) -> None:
@@ -89,6 +139,7 @@ class WindowAttention(nn.Module):
         self.num_heads = num_heads
         self.head_dim = dim // num_heads
         self.head_multiple: int | None = None  # None: 8 on CUDA, 1 elsewhere
+        self.attention: Attention = "sdpa"
         table_rows = math.prod(2 * s - 1 for s in window)
         self.relative_position_bias_table = nn.Parameter(torch.zeros(table_rows, num_heads))
         self.register_buffer("relative_position_index", relative_position_index(window))
@@ -129,8 +180,18 @@ class WindowAttention(nn.Module):
             self._biases[key] = bias.contiguous().detach()
         return self._biases[key]
 
-    def plan(self, layout: WindowLayout) -> AttentionPlan:
+    def plan(self, layout: WindowLayout) -> AttentionPlan | FlexPlan:
         """The tensors ``forward`` uses on ``layout``, in the weights' dtype."""
+        if self.attention == "flex":
+            return FlexPlan(
+                self.head_dim,
+                self.qkv.weight,
+                self.qkv.bias,
+                self.proj.weight,
+                self.relative_position_bias_table.detach(),
+                self.relative_position_index,
+                shift_regions(layout),
+            )
         dtype, device = self.qkv.weight.dtype, self.qkv.weight.device
         multiple = self.head_multiple or (8 if device.type == "cuda" else 1)
         # Edge windows of a shifted layout carry the shift mask in 2 extra q/k channels
@@ -142,12 +203,13 @@ class WindowAttention(nn.Module):
             signs = sign_channels(layout, self.head_dim, width, penalty, dtype)
         return AttentionPlan(width, *self._weights(width), self._bias(dtype), signs)
 
-    def forward(self, x: Tensor, layout: WindowLayout, plan: AttentionPlan) -> Tensor:
+    def forward(self, x: Tensor, layout: WindowLayout, plan: AttentionPlan | FlexPlan) -> Tensor:
         """(rows, c) tokens in ``layout``'s window order -> (rows, c)."""
         heads, hd, tokens = self.num_heads, plan.head_width, layout.window_tokens
-        # The only cast of the block's attention half: LayerNorm ran in float32.
+        # The only cast of the block's attention half (none if LayerNorm ran in the
+        # weights' dtype: a half residual stream).
         qkv = F.linear(cast(x, plan.qkv_weight.dtype), plan.qkv_weight, plan.qkv_bias)
-        if plan.signs is not None:
+        if isinstance(plan, AttentionPlan) and plan.signs is not None:
             edges = qkv[layout.first_edge * tokens :].view(-1, tokens, 3, heads, hd)
             edges += plan.signs
         # q, k, v as (windows, heads, N, hd) views: the (windows, N, 3, heads, hd) view of
@@ -156,9 +218,13 @@ class WindowAttention(nn.Module):
         q, k, v = qkv.as_strided(
             (3, x.shape[0] // tokens, heads, tokens, hd), (heads * hd, tokens * row, hd, row, 1)
         ).unbind(0)
-        out = F.scaled_dot_product_attention(
-            q, k, v, attn_mask=plan.bias, scale=self.head_dim**-0.5
-        )
+        if isinstance(plan, FlexPlan):
+            score_mod = relative_bias(plan.table, plan.index, plan.regions)
+            out = flex_attention(q, k, v, score_mod=score_mod, scale=self.head_dim**-0.5)
+        else:
+            out = F.scaled_dot_product_attention(
+                q, k, v, attn_mask=plan.bias, scale=self.head_dim**-0.5
+            )
         width = heads * hd
         if out.stride() == (tokens * width, hd, width, 1):
             # The fused kernels write (windows, N, heads, hd) memory: already the (rows,
@@ -181,13 +247,14 @@ class SwinBlock(nn.Module):
         self.norm2 = nn.LayerNorm(dim)
         self.mlp = Mlp(dim, mlp_hidden)
 
-    def forward(self, x: Tensor, layout: WindowLayout, plan: AttentionPlan) -> Tensor:
+    def forward(self, x: Tensor, layout: WindowLayout, plan: AttentionPlan | FlexPlan) -> Tensor:
         """(rows, c) tokens in the window order of this block's shift -> (rows, c)."""
         y = self.norm1(x)
         if layout.valid is not None:
             # Padding tokens enter attention as zeros after the norm, unmasked, as the
-            # authors pad; their own outputs are never read.
-            y = y * layout.valid
+            # authors pad; their own outputs are never read. In place: y keeps the norm's
+            # dtype (half with a half residual stream; the float32 mask would promote it).
+            y.mul_(layout.valid)
         x = x + self.attn(y, layout, plan)
         return x + self.mlp(self.norm2(x))
 
@@ -212,7 +279,13 @@ class BlockStack(nn.Module):
         """What ``forward`` needs on ``grid``, built on first use: ``StepTransformer.prepare``
         builds it before a compiled step runs, which then only reads it."""
         attention = self.blocks[0].attn
-        key = (grid, device, attention.qkv.weight.dtype, attention.head_multiple)
+        key = (
+            grid,
+            device,
+            attention.qkv.weight.dtype,
+            attention.attention,
+            attention.head_multiple,
+        )
         if key not in self._plans:
             if len(self._plans) >= PLANS_KEPT:  # a batch of videos of many sizes
                 self._plans.clear()
@@ -311,7 +384,7 @@ class StepTransformer(nn.Module):
         if self._input_conv is not None:
             conv = getattr(self, self._input_conv)
             cond = conv(cast(cond.reshape(n * t, c, h, w), conv.weight.dtype))
-            cond = as_float32(cond).view(n, t, -1, h, w)
+            cond = cast(cond, self.norm.weight.dtype).view(n, t, -1, h, w)
         center = cond[:, t // 2]
         c = center.shape[1]
         x = self.patch_embed["norm"](cond.permute(0, 1, 3, 4, 2)).view(-1, c)  # frame order
@@ -322,4 +395,7 @@ class StepTransformer(nn.Module):
         frame = h * w * c
         middle = x.as_strided((n, h, w, c), (t * frame, w * c, c, 1), (t // 2) * frame)
         x = self.norm(middle).permute(0, 3, 1, 2)
-        return self.conv_after_body(cast(x, self.conv_after_body.weight.dtype)) + center
+        # ``center`` first: where operands' layouts differ a sum follows the first one's, so
+        # the output is channels-last (the next steps' input layout) whatever layout the
+        # convolution chose (meta tensors, for one, answer in NCHW).
+        return center + self.conv_after_body(cast(x, self.conv_after_body.weight.dtype))

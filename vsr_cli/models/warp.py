@@ -12,25 +12,42 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from vsr_cli.models.casts import as_float32
+from vsr_cli.models.casts import as_float32, cast
 
 PATCH = 8  # PSRT moves features in 8x8 patches
 
 
+def divisor_values(h: int, w: int, device: torch.device) -> tuple[float, float]:
+    """What maps x and y pixel coordinates to [-1, 1] (see ``_sampling_grid``): the divisors
+    ``size - 1``, or on CUDA their float32 reciprocals.
+
+    Python numbers, so the tensor built from them is made on the device itself: a tensor
+    made on the host would be a CPU constant inside a compiled step, which rules out CUDA
+    graphs. ``torch.full`` rounds ``1 / size`` (a double) to float32; for any size under
+    2**28 that is the float32 quotient ``1f / size`` (a double lands on a float32 rounding
+    tie only after 28 equal bits, which ``1 / size`` never has below 2**28).
+    """
+    x, y = max(w - 1, 1), max(h - 1, 1)
+    return (1.0 / x, 1.0 / y) if device.type == "cuda" else (float(x), float(y))
+
+
 @functools.lru_cache(maxsize=64)
 def _pixel_grid(h: int, w: int, device: torch.device) -> tuple[Tensor, Tensor]:
-    """(1, h, w, 2) pixel coordinates (x, y), and what maps them to [-1, 1]: the (2,)
-    divisors, or on CUDA their float32 reciprocals (see ``_sampling_grid``). Cached:
-    every warp of a clip at one size shares them."""
+    """(1, h, w, 2) pixel coordinates (x, y) and the (2,) ``divisor_values``, all made on
+    ``device``. Cached: every warp of a clip at one size shares them (a compiled step
+    builds them in its graph: dynamo traces through the cache)."""
     ys, xs = torch.meshgrid(
-        torch.arange(h, dtype=torch.float32),
-        torch.arange(w, dtype=torch.float32),
+        torch.arange(h, dtype=torch.float32, device=device),
+        torch.arange(w, dtype=torch.float32, device=device),
         indexing="ij",
     )
-    divisors = torch.tensor([max(w - 1, 1), max(h - 1, 1)], dtype=torch.float32)
-    if device.type == "cuda":
-        divisors = 1.0 / divisors
-    return torch.stack((xs, ys), 2)[None].to(device), divisors.to(device)
+    divisors = torch.stack(
+        [
+            torch.full((), v, dtype=torch.float32, device=device)
+            for v in divisor_values(h, w, device)
+        ]
+    )
+    return torch.stack((xs, ys), 2)[None], divisors
 
 
 def _sampling_grid(flow: Tensor) -> Tensor:
@@ -66,6 +83,7 @@ def patch_warp(x: Tensor, flow: Tensor) -> Tensor:
     flow = F.avg_pool2d(flow, PATCH)
     flow = F.interpolate(flow, scale_factor=PATCH, mode="nearest")  # each mean over its patch
     grid = _sampling_grid(flow[:, :, :h, :w])
-    return F.grid_sample(
+    picked = F.grid_sample(
         as_float32(x), grid, mode="nearest", padding_mode="zeros", align_corners=True
     )
+    return cast(picked, x.dtype)  # picked values, not blended: exact in x's dtype

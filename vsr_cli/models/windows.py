@@ -171,3 +171,16 @@ def sign_channels(
     term[:, :, 0, 0, head_dim : head_dim + q.shape[-1]] = q
     term[:, :, 1, 0, head_dim : head_dim + k.shape[-1]] = k
     return term.to(dtype)
+
+
+@functools.lru_cache(maxsize=_CACHE_SIZE)
+def shift_regions(layout: WindowLayout) -> Tensor | None:
+    """(windows, N) int32 label of each token's region in a shifted layout, for attention
+    that masks by comparing labels (FlexAttention): tokens of one window with different
+    labels came from different sides of the wrap-around. None: no axis is split."""
+    if layout.sides is None:
+        return None
+    weights = 2 ** torch.arange(layout.split_axes, device=layout.sides.device)
+    edge = (layout.sides * weights).sum(-1).to(torch.int32)  # (edge windows, N)
+    interior = edge.new_zeros(layout.first_edge, layout.window_tokens)
+    return torch.cat((interior, edge))
