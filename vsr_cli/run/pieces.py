@@ -41,20 +41,25 @@ def job_for(
     context: RunContext,
 ) -> Job | None:
     """The resumable job for this output (begun now, or found from an earlier run), or
-    None where the video is written directly: an input that can't seek or has no stated
-    duration, or a span shorter than two pieces (nothing worth resuming)."""
+    None where the video is written directly: an input that can't seek, whose frames and
+    length are unknown, or a span shorter than two pieces (nothing worth resuming).
+    Pieces are planned by frames where the frames' times are known."""
     info, span, pieces = reader.info, config.span, config.pieces
-    ends = [e for e in (span.end, info.duration) if e is not None]
-    # Planned up to a frame before the end the file states, so that no piece lies past
-    # the last frame (a piece that still does comes out empty).
     period = 1 / float(info.average_rate or 25)
-    end = min(ends) - period if ends else None
+    planned: list[Span] = []
+    if reader.scan is not None:  # where the frames are (timestamps may leave long gaps)
+        times = [t - reader.origin for t in reader.scan.times]
+        planned = _plan_by_frames(span, times, max(1, round(pieces.seconds / period)))
+    elif info.duration is not None:
+        # Planned up to a frame before the end the file states, so that no piece lies
+        # past the last frame (a piece that still does comes out empty).
+        end = min(e for e in (span.end, info.duration) if e is not None) - period
+        planned = plan_pieces(span, end, pieces.seconds) if end > span.start else []
     folder_fits = len(os.fsencode(job_folder(dst).name)) <= name_max(dst.parent)
-    if not reader.can_seek or end is None or end <= span.start or not folder_fits:
+    if not reader.can_seek or not planned or not folder_fits:
         if pieces.segment:
             raise InputError(f"{src}: --segment needs a file that can seek, of known length")
         return None
-    planned = plan_pieces(span, end, pieces.seconds)
     if len(planned) < 2 and not pieces.segment:
         return None
     identity = json.loads(json.dumps({
@@ -81,6 +86,19 @@ def job_for(
         base = next(f.time for f in read_span(reader, set(), span, base=0.0) if not f.context)
     proposed = Job(job_folder(dst), planned, base, tiling.tile, tiling.chunk, dst.suffix)
     return start_job(dst, proposed, identity, src)
+
+
+def _plan_by_frames(span: Span, times: list[float], per_piece: int) -> list[Span]:
+    """``span`` cut into pieces of ``per_piece`` frames (``times``: every frame's, seconds
+    after the first): a piece is where frames are, so a recording with a ten-minute gap in
+    its timestamps is not planned as ten minutes of empty pieces."""
+    inside = sorted(
+        {t for t in times if t >= span.start - 1e-6 and (span.end is None or t < span.end)}
+    )
+    starts = [span.start] + inside[per_piece::per_piece]
+    return [
+        Span(a, starts[i + 1] if i + 1 < len(starts) else span.end) for i, a in enumerate(starts)
+    ]
 
 
 def make_pieces(

@@ -1,10 +1,80 @@
-"""Deinterlacing with FFmpeg's ``bwdif``, as a player would: per frame or per field."""
+"""Interlacing: whether an input has it, and deinterlacing with FFmpeg's ``bwdif`` as a
+player would, per frame or per field.
+
+An input is interlaced when its stream says so (field order), when one of its first
+frames is flagged so, or when FFmpeg's ``idet`` judges most of those frames, one by one,
+interlaced: broadcast MPEG-2 coded as progressive frames still carries two fields in
+each, and only the pictures tell. (idet's multi-frame verdict is not used: it carries
+one interlaced frame over to the next ones, and calls small progressive test patterns
+interlaced.)
+"""
 
 from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 import av
 
 DEINTERLACE_MODES = ("auto", "off", "frame", "field")
+_INTERLACED_ORDERS = {"tt": True, "tb": True, "bb": False, "bt": False}  # -> top field first
+
+
+@dataclass(frozen=True)
+class Interlacing:
+    flagged: bool  # the stream's field order or a first frame's flag
+    combed: bool  # idet judges most of the first frames interlaced
+    top_first: bool
+
+    @property
+    def interlaced(self) -> bool:
+        return self.flagged or self.combed
+
+
+def detect_interlacing(
+    stream: av.video.stream.VideoStream, frames: Sequence[av.VideoFrame]
+) -> Interlacing:
+    """What the stream and its first decoded ``frames`` say, and what ``idet`` (ffmpeg's
+    interlace detector) finds in each of those frames."""
+    order = _field_order(stream)
+    flagged = order in _INTERLACED_ORDERS or any(f.interlaced_frame for f in frames)
+    verdicts = _idet(stream, frames)
+    tff, bff = verdicts.count("tff"), verdicts.count("bff")
+    combed = tff + bff > len(verdicts) / 2
+    top_first = tff >= bff if combed else _INTERLACED_ORDERS.get(order, True)
+    return Interlacing(flagged, combed, top_first)
+
+
+def _field_order(stream: av.video.stream.VideoStream) -> str:
+    """FFmpeg's name for the stream's field order (``tt``: top coded and shown first)."""
+    value = stream.codec_context.field_order
+    names = {0: "unknown", 1: "progressive", 2: "tt", 3: "bb", 4: "tb", 5: "bt"}
+    return names.get(value, str(value or "")) if isinstance(value, int) else str(value or "")
+
+
+def _idet(stream: av.video.stream.VideoStream, frames: Sequence[av.VideoFrame]) -> list[str]:
+    """idet's verdict on each of ``frames`` alone (it needs the next to judge one)."""
+    graph = av.filter.Graph()
+    source = graph.add_buffer(template=stream)
+    idet = graph.add("idet")
+    sink = graph.add("buffersink")
+    source.link_to(idet)
+    idet.link_to(sink)
+    graph.configure()
+    verdicts = []
+    for frame in [*frames, None]:
+        graph.push(frame)
+        verdicts += [f.metadata.get("lavfi.idet.single.current_frame", "") for f in _pull(graph)]
+    return verdicts
+
+
+def _pull(graph: av.filter.Graph) -> list[av.VideoFrame]:
+    out = []
+    while True:
+        try:
+            out.append(graph.pull())
+        except (av.error.BlockingIOError, av.error.EOFError):
+            return out
 
 
 class Deinterlacer:
@@ -14,6 +84,7 @@ class Deinterlacer:
     def __init__(
         self, stream: av.video.stream.VideoStream, per_field: bool, only_flagged: bool
     ) -> None:
+        """``only_flagged``: frames not flagged interlaced pass untouched."""
         self._graph = av.filter.Graph()
         source = self._graph.add_buffer(template=stream)
         mode = "send_field" if per_field else "send_frame"
@@ -26,23 +97,20 @@ class Deinterlacer:
 
     def push(self, frame: av.VideoFrame | None) -> list[av.VideoFrame]:
         self._graph.push(frame)
-        out = []
-        while True:
-            try:
-                out.append(self._graph.pull())
-            except (av.error.BlockingIOError, av.error.EOFError):
-                return out
+        return _pull(self._graph)
 
     def flush(self) -> list[av.VideoFrame]:
         return self.push(None)
 
 
-def deinterlacing(stream: av.video.stream.VideoStream, interlaced: bool, per_field: bool) -> str:
+def deinterlacing(interlacing: Interlacing, per_field: bool) -> str:
     """What is done to the video, for a warning."""
-    field_order = str(stream.codec_context.field_order or "")
-    order = {"bb": "bottom field first", "bt": "bottom field first"}.get(
-        field_order, "top field first"
-    )
+    order = "top field first" if interlacing.top_first else "bottom field first"
     what = "one frame per field (twice the frame rate)" if per_field else "one frame per frame"
-    source = "interlaced" if interlaced else "treated as interlaced"
-    return f"input is {source} ({order}): deinterlaced with bwdif, {what}"
+    if interlacing.flagged:
+        source = f"interlaced ({order})"
+    elif interlacing.combed:
+        source = f"interlaced ({order}; not flagged, but idet finds it in the first frames)"
+    else:
+        source = f"treated as interlaced ({order})"
+    return f"input is {source}: deinterlaced with bwdif, {what}"

@@ -8,7 +8,6 @@ and range (see ``color``). Every failure becomes an ``InputError`` with one line
 from __future__ import annotations
 
 import itertools
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
@@ -21,13 +20,22 @@ import numpy as np
 from vsr_cli.context import RunContext
 from vsr_cli.errors import InputError, NoVideoStreamError
 from vsr_cli.video.color import EXACT, ColorSpec
-from vsr_cli.video.deinterlace import DEINTERLACE_MODES, Deinterlacer, deinterlacing
+from vsr_cli.video.deinterlace import (
+    DEINTERLACE_MODES,
+    Deinterlacer,
+    Interlacing,
+    deinterlacing,
+    detect_interlacing,
+)
 from vsr_cli.video.ffmpeg import ffmpeg_reason
 from vsr_cli.video.hdr import HdrMetadata
+from vsr_cli.video.scan import VideoScan, sample_packets, scan_video, stated_end
+from vsr_cli.video.timeline import Timeline
 
 # Containers whose timestamps are a frame index at a constant rate: their decoded frames
 # carry reordered (B-frame) or missing pts, so frames are numbered in display order.
 _INDEXED_CONTAINERS = {"avi"}
+_LOOK_AHEAD = 6  # frames decoded at open: enough for idet to tell interlacing
 
 
 @dataclass(frozen=True)
@@ -52,7 +60,7 @@ class VideoInfo:
     time_base: Fraction
     average_rate: Fraction | None
     frame_count: int | None  # estimated from packets where the input can be read twice
-    duration: float | None  # of the video stream, seconds, where the container says
+    duration: float | None  # from the first frame to where the video stream says it ends
     color: ColorSpec
     streams: tuple[StreamInfo, ...] = field(default=())
 
@@ -80,26 +88,6 @@ def _open(source: str | Path | BinaryIO, name: str) -> av.container.InputContain
         raise InputError(f"{name}: permission denied") from None
     except av.error.FFmpegError as e:
         raise InputError(f"{name}: not a video file ({ffmpeg_reason(e)})") from None
-
-
-def _stream_duration(stream: av.video.stream.VideoStream) -> float | None:
-    """The video stream's own duration: mp4 stores it, Matroska keeps a DURATION tag."""
-    if stream.duration is not None and stream.time_base:
-        return float(stream.duration * stream.time_base)
-    tag = stream.metadata.get("DURATION") or stream.metadata.get("duration")
-    m = re.fullmatch(r"(\d+):(\d+):(\d+(?:\.\d+)?)", tag or "")
-    return int(m[1]) * 3600 + int(m[2]) * 60 + float(m[3]) if m else None
-
-
-def _count_frames(path: str | Path, index: int) -> int | None:
-    """Video packets with a payload that the decoder keeps (an edit list of a trimmed MP4
-    marks the ones before the cut as discarded): an estimate of the frames, for progress."""
-    try:
-        with av.open(path, metadata_errors="replace") as container:
-            stream = container.streams[index]
-            return sum(1 for p in container.demux(stream) if p.size and not p.is_discard)
-    except av.error.FFmpegError:
-        return None
 
 
 ATTACHED_PIC = av.stream.Disposition.attached_pic  # cover art, which is not the video
@@ -130,7 +118,7 @@ def _usable(packet: av.Packet) -> bool:
 class VideoReader:
     """An open input whose first frame has been decoded; use as a context manager.
 
-    Decoding the first frame at once proves the file decodes before any model work,
+    Decoding the first frames at once proves the file decodes before any model work,
     and tells what only frames carry: rotation and interlacing. Deinterlacing is
     chosen at open, so ``info`` (frame rate, time base) is final from then on.
     """
@@ -143,9 +131,10 @@ class VideoReader:
         count_frames: bool = True,
         deinterlace: str = "off",
     ) -> None:
-        """``count_frames``: read the packets once to count them (for a progress total).
-        ``deinterlace``: one of ``DEINTERLACE_MODES`` (``auto``: when the first frame is
-        interlaced); what is done is said as a warning."""
+        """``count_frames``: read the packets once to count them (for a progress total) and
+        to learn their times. ``deinterlace``: one of ``DEINTERLACE_MODES`` (``auto``: when
+        the stream, its first frames' flags or FFmpeg's ``idet`` on them say interlaced);
+        what is done is said as a warning."""
         if deinterlace not in DEINTERLACE_MODES:
             raise ValueError(f"deinterlace: one of {', '.join(DEINTERLACE_MODES)}")
         self.name = name or str(source)
@@ -157,16 +146,20 @@ class VideoReader:
                 art = " (only cover art)" if self._container.streams.video else ""
                 raise NoVideoStreamError(f"{self.name}: no video stream{art}")
             self._video = video
-            self.info = self._probe(source, count_frames)
+            self._source = source
+            again = isinstance(source, (str, Path)) and count_frames  # a file, read twice
+            self.scan: VideoScan | None = scan_video(source, video.index) if again else None
+            self.info = self._probe()
             self.decoded = 0
             self._last_time: float | None = None
             self._last_pts: int | None = None
             self._resized = False
             self._fields: Deinterlacer | None = None
-            self._deinterlacing: tuple[bool, bool] | None = None
+            self._deinterlacing: tuple[bool, bool] | None = None  # per field, only flagged
             self._raw = self._demux()
             self._ahead: list[av.VideoFrame | av.Packet] = []
             self.first = self._prime()
+            self._look_ahead(_LOOK_AHEAD)
             # The first frame's size and format are the video's: a stream's header may state
             # a later size, or leave out an alpha plane.
             fmt = self.first.format
@@ -183,7 +176,15 @@ class VideoReader:
             # start time. Inputs timed by frame count start at 0 by construction.
             timed = self.first.pts is not None and self.info.container not in _INDEXED_CONTAINERS
             self.origin = float(self.first.time) if timed else 0.0
-            self._seekable = timed and not hasattr(source, "read")
+            self._end = stated_end(video, self._container)
+            length = None if self._end is None else self._end - self.origin
+            self.info = replace(self.info, duration=length)
+            # Joined recordings' times are moved onto one timeline as they are read, so a
+            # time can't be sought in the file.
+            jumps = self.scan is not None and self.scan.jumps_back
+            self._seekable = timed and not hasattr(source, "read") and not jumps
+            frames = [f for f in self._ahead if isinstance(f, av.VideoFrame)]
+            self.interlacing: Interlacing = detect_interlacing(video, frames)
             self._start_deinterlacing(deinterlace)
         except BaseException:
             self._container.close()
@@ -195,19 +196,27 @@ class VideoReader:
         # reads it.
         webm_alpha = self._video.metadata.get("alpha_mode") == "1"
         decoder = av.CodecContext.create("libvpx-vp9", "r") if webm_alpha else None
+        timeline = Timeline(self._container, self._warn)
+        frames = 0
         try:
             for packet in self._container.demux():
+                timeline.place(packet)
                 if packet.stream.index != self._video.index:
                     if _usable(packet):
                         yield packet
                     continue
+                if not packet.size and packet.dts is not None:
+                    continue  # Theora's "the previous frame again" (the timestamps say so)
                 if decoder is None:
-                    yield from packet.decode()
+                    decoded = packet.decode()
                 else:
-                    yield from decoder.decode(packet if packet.size else None)
+                    decoded = decoder.decode(packet if packet.size else None)
+                for frame in decoded:
+                    frames += 1
+                    yield frame
         except av.error.FFmpegError as e:
             raise InputError(
-                f"{self.name}: decoding failed after {self.decoded} frames ({ffmpeg_reason(e)})"
+                f"{self.name}: decoding failed after {frames} frames ({ffmpeg_reason(e)})"
             ) from None
 
     def _prime(self) -> av.VideoFrame:
@@ -217,6 +226,24 @@ class VideoReader:
             if isinstance(item, av.VideoFrame):
                 return item
         raise InputError(f"{self.name}: no frame could be decoded")
+
+    def _look_ahead(self, count: int) -> None:
+        """Decode up to ``count`` frames in all (kept for ``media``): what interlacing
+        detection looks at, and a damaged start found at open."""
+        frames = sum(isinstance(item, av.VideoFrame) for item in self._ahead)
+        for item in self._raw:
+            self._ahead.append(item)
+            frames += isinstance(item, av.VideoFrame)
+            if frames >= count:
+                return
+
+    def sample_packets(self, indices: set[int]) -> dict[int, tuple[av.Packet, ...]]:
+        """The first packets of the ``indices`` streams, to try an output container with:
+        read again from a file, or those read ahead of a pipe's first frames."""
+        if isinstance(self._source, (str, Path)):
+            return sample_packets(self._source, indices)
+        ahead = [p for p in self._ahead if isinstance(p, av.Packet)]
+        return {i: tuple(p for p in ahead if p.stream.index == i)[:3] for i in indices}
 
     @property
     def can_seek(self) -> bool:
@@ -251,16 +278,17 @@ class VideoReader:
 
     @property
     def interlaced(self) -> bool:
-        return bool(self.first.interlaced_frame)
+        return self.interlacing.interlaced
 
     def _start_deinterlacing(self, mode: str) -> None:
-        """Deinterlace per ``mode`` (``auto``: when the first frame is interlaced). ``field``
-        makes one frame of each field, doubling the frame rate (and halving the time base)
-        as players do."""
+        """Deinterlace per ``mode`` (``auto``: when the input is interlaced, then only the
+        frames flagged so, or every frame where idet found it and nothing is flagged).
+        ``field`` makes one frame of each field, doubling the frame rate (and halving the
+        time base) as players do."""
         if mode == "off" or (mode == "auto" and not self.interlaced):
             return
         per_field = mode == "field"
-        self._deinterlacing = (per_field, mode == "auto")
+        self._deinterlacing = (per_field, mode == "auto" and self.interlacing.flagged)
         self._fields = Deinterlacer(self._video, *self._deinterlacing)
         if per_field:
             rate = self.info.average_rate
@@ -269,9 +297,9 @@ class VideoReader:
                 time_base=self.info.time_base / 2,
                 average_rate=rate * 2 if rate else None,
             )
-        self._warn(deinterlacing(self._video, self.interlaced, per_field))
+        self._warn(deinterlacing(self.interlacing, per_field))
 
-    def _probe(self, source: str | Path | BinaryIO, count_frames: bool) -> VideoInfo:
+    def _probe(self) -> VideoInfo:
         c = self._container
         v = self._video
         cc = v.codec_context
@@ -280,15 +308,10 @@ class VideoReader:
         pix_fmt = cc.format.name
         depth = max(comp.bits for comp in cc.format.components)
         streams = tuple(
-            StreamInfo(
-                s.index,
-                s.type,
-                s.codec_context.name if s.codec_context else "?",
-                s.metadata.get("language"),
-            )
+            StreamInfo(s.index, s.type, s.codec_context.name if s.codec_context else "?",
+                       s.metadata.get("language"))
             for s in c.streams
-        )
-        seekable = isinstance(source, (str, Path)) and count_frames
+        )  # fmt: skip
         return VideoInfo(
             name=self.name,
             container=c.format.name,
@@ -299,8 +322,8 @@ class VideoReader:
             bit_depth=depth,
             time_base=v.time_base,
             average_rate=v.average_rate,
-            frame_count=_count_frames(source, v.index) if seekable else None,
-            duration=_stream_duration(v),
+            frame_count=self.scan.frames if self.scan else None,
+            duration=None,  # known once the first frame is
             color=ColorSpec.of_stream(
                 int(cc.colorspace),
                 int(cc.color_range),
@@ -378,8 +401,10 @@ class VideoReader:
                 yield item
         self._ahead = []
         self._raw.close()
+        timeline = Timeline(self._container, self._warn)
         try:
             for packet in self._container.demux():
+                timeline.place(packet)
                 if packet.stream.index in copy and _usable(packet):
                     yield packet
         except av.error.FFmpegError as e:
@@ -401,22 +426,17 @@ class VideoReader:
         return DecodedFrame(rgb, pts, seconds, alpha)
 
     def _check_complete(self) -> None:
-        """A clip that ends well before the end its container states must not pass for a
-        shorter video. Frame counts are no evidence (edit lists, open GOPs, fields): only
-        decoding errors and the stated duration are (the first frame is checked at open)."""
-        rate, duration, last = self.info.average_rate, self.info.duration, self._last_time
-        if rate and duration and last is not None:
-            start = (
-                float(self._video.start_time * self._video.time_base)
-                if (self._video.start_time is not None)
-                else 0.0
+        """A clip that ends well before where its video stream says it ends must not pass
+        for a shorter video. Frame counts are no evidence (edit lists, open GOPs, fields),
+        nor is the container's duration (its longest stream's: audio may start before the
+        video or run on after it): only decoding errors and the video's own stated end."""
+        rate, end, last = self.info.average_rate, self._end, self._last_time
+        # The last frame must reach to within ~1.5 frames of the stated end.
+        if rate and end is not None and last is not None and last + 2.5 / float(rate) < end:
+            raise InputError(
+                f"{self.name}: the video ends at {last - self.origin:.2f} s but its stream "
+                f"says {end - self.origin:.2f} s; it looks truncated"
             )
-            # The last frame must reach to within ~1.5 frames of the stated end.
-            if last - start + 2.5 / float(rate) < duration:
-                raise InputError(
-                    f"{self.name}: video ends at {last - start:.2f} s but the file says "
-                    f"{duration:.2f} s; it looks truncated"
-                )
 
     def close(self) -> None:
         self._container.close()
