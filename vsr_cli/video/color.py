@@ -17,6 +17,7 @@ from av.video.reformatter import ColorRange, Colorspace, Interpolation
 SPC_BT709, SPC_UNSPECIFIED, SPC_FCC, SPC_BT470BG, SPC_SMPTE170M = 1, 2, 4, 5, 6
 SPC_SMPTE240M, SPC_BT2020_NCL, SPC_BT2020_CL = 7, 9, 10
 RANGE_UNSPECIFIED, RANGE_MPEG, RANGE_JPEG = 0, 1, 2
+PRI_BT2020, TRC_SMPTE2084, TRC_ARIB_STD_B67 = 9, 16, 18  # BT.2020; PQ and HLG transfers
 
 _SWS_MATRIX = {
     SPC_BT709: Colorspace.ITU709,
@@ -56,6 +57,11 @@ class ColorSpec:
         if color_range not in (RANGE_MPEG, RANGE_JPEG):
             color_range = RANGE_JPEG if pix_fmt.startswith("yuvj") else RANGE_MPEG
         return cls(matrix, color_range, primaries, transfer)
+
+    @property
+    def hdr(self) -> bool:
+        """HDR as players mean it: BT.2020 primaries with the PQ (HDR10) or HLG transfer."""
+        return self.primaries == PRI_BT2020 and self.transfer in (TRC_SMPTE2084, TRC_ARIB_STD_B67)
 
     @property
     def sws_matrix(self) -> Colorspace:

@@ -38,16 +38,19 @@ _CONTAINER_CODECS = {
 
 @dataclass(frozen=True)
 class EncodeSettings:
-    codec: str | None = None  # None: what the output container implies (libx264 mostly)
+    codec: str | None = None  # None: what the container and input imply (libx264 mostly)
     crf: int | None = None
     preset: str | None = None
     pix_fmt: str | None = None  # None: the input's format where the encoder takes it
     options: dict[str, str] = field(default_factory=dict)
 
 
-def default_codec(container: str) -> str:
-    """The encoder ``ffmpeg`` would pick for a container: VP9 for WebM, GIF for GIF."""
-    return _CONTAINER_CODECS.get(container, "libx264")
+def default_codec(container: str, hdr: bool = False) -> str:
+    """The encoder ``ffmpeg`` would pick for a container: VP9 for WebM, GIF for GIF. For
+    an ``hdr`` input (PQ or HLG on BT.2020), libx265 instead of libx264: x264 can't write
+    HDR10's mastering display and light levels, so they would be lost by default."""
+    codec = _CONTAINER_CODECS.get(container, "libx264")
+    return "libx265" if hdr and codec == "libx264" else codec
 
 
 def encoder_options(settings: EncodeSettings, codec: str) -> dict[str, str]:
@@ -78,7 +81,8 @@ def hdr_options(
 
 # Run in a child process, which has no other threads, so it may point its own stderr at a
 # file: opens an encoder with all the options, then (if that fails) with each one alone,
-# and prints, as JSON, each failure's text and what the encoder printed itself.
+# and prints, as JSON, each failure's text and what the encoder printed itself; or, for a
+# "limits" job, the widest and the tallest frame it opens (by bisection), up to the size.
 _PROBE = r"""
 import json, logging, os, sys, tempfile
 from fractions import Fraction
@@ -89,13 +93,13 @@ logging.getLogger("libav").propagate = False
 av.logging.set_level(av.logging.ERROR)  # FFmpeg's last error in each exception's text
 job = json.loads(sys.argv[1])
 
-def failure(options):
+def failure(options, width=job["width"], height=job["height"]):
     saved = os.dup(2)
     with tempfile.TemporaryFile() as sink:
         os.dup2(sink.fileno(), 2)
         try:
             cc = av.CodecContext.create(job["codec"], "w")
-            cc.width, cc.height, cc.pix_fmt = job["width"], job["height"], job["pix_fmt"]
+            cc.width, cc.height, cc.pix_fmt = width, height, job["pix_fmt"]
             cc.time_base = Fraction(1, 25)
             cc.options = dict(options)
             cc.open()
@@ -109,6 +113,23 @@ def failure(options):
         error["printed"] = sink.read().decode("utf-8", "replace").splitlines()
         return error
 
+def largest(top, opens, low=64):
+    if opens(top):
+        return top
+    if top <= low or not opens(low):
+        return None
+    while top - low > job["step"]:
+        middle = (low + top) // 2 // job["step"] * job["step"]
+        low, top = (middle, top) if opens(middle) else (low, middle)
+    return low
+
+if job.get("limits"):  # each side with the other at most 64 px
+    w, h = job["width"], job["height"]
+    print(json.dumps([
+        largest(w, lambda n: failure(job["options"], n, min(h, 64)) is None),
+        largest(h, lambda n: failure(job["options"], min(w, 64), n) is None),
+    ]))
+    sys.exit()
 whole = failure(job["options"])
 alone = {} if whole is None else {k: failure({k: v}) for k, v in job["options"].items()}
 print(json.dumps({"whole": whole, "alone": alone}))
@@ -140,6 +161,15 @@ def _probe(
     process on a frame of this size; cached, since a batch asks it for every file."""
     job = {"codec": codec, "pix_fmt": pix_fmt, "width": width, "height": height,
            "options": json.loads(options)}  # fmt: skip
+    result = _run_probe(job)
+
+    def parse(found: dict | None) -> _Failure | None:
+        return None if found is None else _Failure(**found)
+
+    return parse(result["whole"]), {k: parse(v) for k, v in result["alone"].items()}
+
+
+def _run_probe(job: dict) -> object:
     run = subprocess.run(
         [sys.executable, "-c", _PROBE, json.dumps(job)],
         capture_output=True,
@@ -148,13 +178,21 @@ def _probe(
         stdin=subprocess.DEVNULL,
     )
     if run.returncode != 0:
-        raise OutputError(f"cannot try the encoder {codec} ({run.stderr.strip()[-300:]})")
-    result = json.loads(run.stdout)
+        raise OutputError(f"cannot try the encoder {job['codec']} ({run.stderr.strip()[-300:]})")
+    return json.loads(run.stdout)
 
-    def parse(found: dict | None) -> _Failure | None:
-        return None if found is None else _Failure(**found)
 
-    return parse(result["whole"]), {k: parse(v) for k, v in result["alone"].items()}
+def largest_frame(
+    codec: str, pix_fmt: str, size: tuple[int, int], options: dict[str, str]
+) -> tuple[int | None, int | None]:
+    """The widest and the tallest frame ``codec`` opens (the other side kept small), up to
+    ``size`` (None: not even a small one): what to say when a frame of ``size`` won't."""
+    fmt = av.VideoFormat(pix_fmt)
+    subsampled = fmt.chroma_width(1024) < 1024 or fmt.chroma_height(1024) < 1024
+    job = {"codec": codec, "pix_fmt": pix_fmt, "width": size[0], "height": size[1],
+           "options": options, "limits": True, "step": 2 if subsampled else 1}  # fmt: skip
+    width, height = _run_probe(job)
+    return width, height
 
 
 def encoder_failure(

@@ -35,9 +35,11 @@ class OutputSpec:
     tags: dict[str, str]  # the container's
     chapters: list[dict]  # cut to the span
     # Input streams to copy where the container takes them (templates for the output's:
-    # usable while the reader is open), and attached pictures' bytes by stream index.
+    # usable while the reader is open), attached pictures' bytes by stream index, and each
+    # stream's first packets (to try the container with before any work).
     streams: tuple[av.stream.Stream, ...] = field(default=())
     covers: dict[int, bytes] = field(default_factory=dict)
+    samples: dict[int, tuple[av.Packet, ...]] = field(default_factory=dict)
 
     @property
     def apple_tags(self) -> bool:
@@ -77,6 +79,7 @@ class OutputSpec:
             chapters=chapters,
             streams=streams if copy_streams else (),
             covers=reader.cover_art() if copy_streams else {},
+            samples=reader.sample_packets({s.index for s in streams}) if copy_streams else {},
         )
 
 

@@ -1,60 +1,113 @@
 """Which of the input's other streams (audio, subtitles, data, cover art) an output keeps,
 and how their packets are made fit for it.
 
-Whether the output container takes a copy of each stream is tried on a scratch
-file first, so a refusal is a warning with FFmpeg's reason at the start, never a
-failure at the end. Text subtitles a container refuses are converted between
-SubRip and mov_text where possible; Matroska keeps cover art as an attachment.
+Each stream is tried on a scratch file first, the way the real output will write it: the
+header, the stream's first packets (through the same timestamp repairs), the trailer,
+and then the file read back. So a muxer that refuses a packet rather than the header,
+and one that would store a stream as something else (ASS in MPEG-TS reads back as
+``bin_data``), are both found before the model runs; the stream is then converted (text
+subtitles, between SubRip and mov_text) or dropped with a warning giving the reason.
+While writing, decode timestamps that go backwards are moved forward as ffmpeg does, and
+a packet the muxer still refuses ends that one stream's copy, never the file.
+Matroska keeps cover art as an attachment.
 """
 
 from __future__ import annotations
 
+import functools
 import io
 import re
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from fractions import Fraction
 
 import av
 
 from vsr_cli.video.ffmpeg import ffmpeg_reason, logged
 from vsr_cli.video.reader import ATTACHED_PIC
 from vsr_cli.video.spec import OutputSpec
+from vsr_cli.video.subtitles import convert, targets_for
 
 # Tags the muxer writes itself; copying the input's would be wrong for the output.
 # ALPHA_MODE says a WebM stream carries alpha, which this output's stream does not.
 _STALE_TAG = re.compile(
     r"^(DURATION|ENCODER|encoder|NUMBER_OF_.*|_STATISTICS_.*|BPS.*|alpha_mode|ALPHA_MODE)$"
 )
-_TEXT_SUBTITLES = {"subrip", "srt", "mov_text", "text", "ass", "ssa"}
-# Refused only when the file is closed (field notes), so decided up front.
-_LATE_REFUSALS = {"mp4": ("pcm_",)}
 _IMAGE_TYPES = {"mjpeg": ("jpg", "image/jpeg"), "png": ("png", "image/png")}
+_NONSTRICT = av.format.Flags.ts_nonstrict.value
 
 
 def fresh_tags(tags: dict[str, str]) -> dict[str, str]:
     return {k: v for k, v in tags.items() if not _STALE_TAG.match(k)}
 
 
-@dataclass(frozen=True)
+def describe(stream: av.stream.Stream) -> str:
+    """``subtitle stream #2 (dvb_subtitle)``: how warnings and errors name a stream."""
+    kind = "cover art" if stream.disposition & ATTACHED_PIC else f"{stream.type} stream"
+    return f"{kind} #{stream.index} ({_codec(stream)})"
+
+
+def _codec(stream: av.stream.Stream) -> str:
+    return stream.codec_context.name if stream.codec_context else stream.type
+
+
+@dataclass(eq=False)
 class Copy:
-    """An input stream's place in the output: its stream there, and the subtitle codec its
-    text is rewritten into (None: packets are copied as they are)."""
+    """An input stream's place in the output: its stream there, the subtitle format its text
+    is rewritten into (None: packets are copied as they are), and its timestamp state."""
 
     stream: av.stream.Stream
-    convert_to: str | None = None
+    source: str  # the input stream, as ``describe`` names it
+    codec: str  # the input stream's codec
+    convert_to: str | None
+    strict: bool  # the muxer wants strictly increasing decode timestamps
+    warn: Callable[[str], None]
+    stopped: bool = False
+    _last_dts: int | None = field(default=None, repr=False)
+    _moved: bool = field(default=False, repr=False)
 
     def packet_for(self, packet: av.Packet) -> av.Packet | None:
-        """``packet`` ready to mux into this stream (None: an empty subtitle, dropped)."""
+        """``packet`` ready to mux into this stream (None: an empty subtitle, or a stream
+        whose copy has stopped)."""
+        if self.stopped:
+            return None
         if self.convert_to:
-            text = _text_of(bytes(packet), packet.stream.codec_context.name)
-            if not text.strip():
+            payload = convert(bytes(packet), self.codec, self.convert_to)
+            if payload is None:
                 return None
-            fresh = av.Packet(_subtitle_payload(text, self.convert_to))
-            fresh.pts, fresh.dts, fresh.duration = packet.pts, packet.dts, packet.duration
-            fresh.time_base = packet.time_base
-            packet = fresh
+            packet = _clone(packet, payload)
         packet.stream = self.stream
+        self._forward(packet)
         return packet
+
+    def _forward(self, packet: av.Packet) -> None:
+        """A decode timestamp behind the previous one (a DVB subtitle's clear packet timed
+        before its show packet, audio overlapping where two recordings were joined) is
+        moved up to it, plus a tick where the muxer wants them strictly increasing: what
+        ffmpeg does when it copies. Said once per stream."""
+        base = self.stream.time_base
+        if packet.dts is None or not base or not packet.time_base:
+            return
+        _rebase(packet, base)
+        floor = None if self._last_dts is None else self._last_dts + self.strict
+        if floor is not None and packet.dts < floor:
+            if not self._moved:
+                self.warn(
+                    f"{self.source}: timestamps go backwards at {float(packet.dts * base):.3f} s;"
+                    " moved forward as ffmpeg does"
+                )
+                self._moved = True
+            if packet.pts is not None and packet.pts >= packet.dts:
+                packet.pts = max(packet.pts, floor)
+            packet.dts = floor
+        self._last_dts = packet.dts
+
+    def refused(self, container: str, at: float | None, reason: str) -> None:
+        """The muxer refused one of this stream's packets after the header was written: the
+        rest of this stream is left out, with a warning, and the file goes on."""
+        self.stopped = True
+        when = f" from {at:.3f} s on" if at is not None else ""
+        self.warn(f"dropped {self.source}{when}: {container} refused its packet ({reason})")
 
 
 def add_copies(
@@ -71,25 +124,43 @@ def add_copies(
         if container == "matroska" and stream.index in spec.covers:
             _attach_cover(out, stream, spec.covers[stream.index])
             continue
-        codec = stream.codec_context.name if stream.codec_context else stream.type
-        kind = "cover art" if stream.disposition & ATTACHED_PIC else f"{stream.type} stream"
-        late = any(codec.startswith(p) for p in _LATE_REFUSALS.get(container, ()))
-        refusal = "refused when the file is closed" if late else _refusal(container, video, stream)
-        if refusal is None:
-            copy = Copy(out.add_stream_from_template(stream))
-            copy.stream.disposition = stream.disposition
-        else:
-            copy = None if late else _converted_subtitles(out, stream)
-            if copy is None:
-                warn(
-                    f"dropped {kind} #{stream.index} ({codec}): {container} cannot hold it "
-                    f"({refusal})"
-                )
+        samples = spec.samples.get(stream.index, ())
+        refusal = functools.partial(_refusal, video=video, stream=stream, samples=samples)
+        reason, target, name = refusal(container), None, describe(stream)
+        if reason is not None:
+            fits = (t for t in _targets(stream) if not refusal(container, convert_to=t))
+            target = next(fits, None)
+            if target is None:
+                keeps = container != "matroska" and not refusal("matroska")
+                hint = "; an .mkv output keeps it" if keeps else ""
+                warn(f"dropped {name}: {container} cannot hold it ({reason}){hint}")
                 continue
-            warn(f"converted subtitle stream #{stream.index} from {codec} to {copy.convert_to}")
+            warn(f"converted {name} to {target}: {container} cannot hold {_codec(stream)}")
+        copy = _add(out, stream, target, warn)
         copy.stream.metadata.update(fresh_tags(stream.metadata))
         copies[stream.index] = copy
     return copies
+
+
+def _targets(stream: av.stream.Stream) -> list[str]:
+    return targets_for(_codec(stream)) if stream.type == "subtitle" else []
+
+
+def _add(
+    out: av.container.OutputContainer,
+    stream: av.stream.Stream,
+    convert_to: str | None,
+    warn: Callable[[str], None],
+) -> Copy:
+    """``stream``'s place in ``out``: a copy of it, or a ``convert_to`` subtitle stream."""
+    if convert_to is None:
+        added = out.add_stream_from_template(stream)
+        added.disposition = stream.disposition
+    else:
+        added = out.add_mux_stream(convert_to)
+        added.time_base = stream.time_base
+    lenient = out.format.flags & _NONSTRICT or stream.type in ("subtitle", "data")
+    return Copy(added, describe(stream), _codec(stream), convert_to, not lenient, warn)
 
 
 def _attach_cover(out: av.container.OutputContainer, stream: av.stream.Stream, data: bytes) -> None:
@@ -101,58 +172,73 @@ def _attach_cover(out: av.container.OutputContainer, stream: av.stream.Stream, d
 
 
 def _refusal(
-    container: str, video: av.video.stream.VideoStream, stream: av.stream.Stream
+    container: str,
+    video: av.video.stream.VideoStream,
+    stream: av.stream.Stream,
+    samples: Sequence[av.Packet],
+    convert_to: str | None = None,
 ) -> str | None:
-    """Whether ``container`` takes a copy of ``stream``, tried on a scratch file with the
-    same video stream beside it (a timecode track needs one): None, or FFmpeg's reason.
-    Deciding it here, not when the real header is written, keeps one refused stream from
-    costing the whole file."""
+    """Whether ``container`` takes ``stream`` (copied, or converted to ``convert_to``):
+    None, or the reason. Tried on a scratch file with a stand-in for the output's video
+    beside it (a timecode track needs one): header, ``samples`` (the stream's first
+    packets, through the same repairs as the real ones), trailer, then read back."""
+    scratch = io.BytesIO()
     try:
-        with logged(), av.open(io.BytesIO(), "w", format=container) as probe:
-            stand_in = probe.add_stream(video.codec_context.name, rate=video.average_rate)
-            stand_in.width, stand_in.height = video.width, video.height
-            stand_in.pix_fmt = video.pix_fmt
+        with logged(), av.open(scratch, "w", format=container) as probe:
+            # The output's encoder, on small frames (so that one refusing the output's size
+            # refuses no stream here): its header data is what muxers want of a video.
+            stand_in = probe.add_stream(video.codec_context.name, rate=video.average_rate or 25)
+            stand_in.width = stand_in.height = 64
+            stand_in.pix_fmt = video.codec_context.pix_fmt
             stand_in.time_base = video.time_base
-            copy = probe.add_stream_from_template(stream)
-            copy.disposition = stream.disposition
+            stand_in.codec_context.options = dict(video.codec_context.options)
+            copy = _add(probe, stream, convert_to, lambda _: None)
             probe.start_encoding()
+            for sample in samples:
+                packet = copy.packet_for(_clone(sample, bytes(sample)))
+                if packet is not None:
+                    probe.mux(packet)
     except (av.error.FFmpegError, ValueError, OSError) as e:
         return ffmpeg_reason(e)
-    return None
-
-
-def _converted_subtitles(
-    out: av.container.OutputContainer, stream: av.stream.Stream
-) -> Copy | None:
-    codec = stream.codec_context.name if stream.codec_context else ""
-    if stream.type != "subtitle" or codec not in _TEXT_SUBTITLES:
+    if not samples:  # nothing written to read back
         return None
-    for target in ("mov_text", "subrip"):
-        if target == codec:
-            continue
-        try:
-            converted = out.add_mux_stream(target)
-        except (ValueError, av.error.FFmpegError):
-            continue
-        converted.time_base = stream.time_base
-        return Copy(converted, target)
-    return None
+    return _read_back(scratch.getvalue(), container, stream.type)
 
 
-def _text_of(payload: bytes, codec: str) -> str:
-    if codec == "mov_text":  # 16-bit big-endian length, then UTF-8 text, then style boxes
-        size = int.from_bytes(payload[:2], "big")
-        return payload[2 : 2 + size].decode("utf-8", "replace")
-    text = payload.decode("utf-8", "replace")
-    if codec in ("ass", "ssa"):  # ReadOrder, Layer, Style, Name, margins, Effect, then Text
-        text = text.split(",", 8)[-1]
-        text = re.sub(r"\{[^}]*\}", "", text)  # override tags: {\i1}, {\pos(...)}
-        text = text.replace("\\N", "\n").replace("\\n", "\n").replace("\\h", " ")
-    return text
+def _read_back(data: bytes, container: str, kind: str) -> str | None:
+    """None if the scratch file's copy (its last stream: a muxer may leave out the stand-in,
+    which has no packets) reads back as a ``kind`` stream; else what it reads back as
+    (MPEG-TS writes a subtitle it has no code for as unlabelled data). A file FFmpeg
+    can't read back by that container's name is taken on trust."""
+    try:
+        with av.open(io.BytesIO(data), format=container) as back:
+            if not back.streams:
+                return None
+            found, name = back.streams[-1].type, _codec(back.streams[-1])
+    except (av.error.FFmpegError, ValueError, OSError):
+        return None
+    if found == kind:
+        return None
+    return f"it would be stored as a {found} stream" + (f" ({name})" if name != found else "")
 
 
-def _subtitle_payload(text: str, codec: str) -> bytes:
-    if codec == "mov_text":
-        data = re.sub(r"<[^>]+>", "", text).encode("utf-8")  # mov_text has no inline tags
-        return len(data).to_bytes(2, "big") + data
-    return text.encode("utf-8")
+def _clone(packet: av.Packet, payload: bytes) -> av.Packet:
+    """A packet of ``payload`` with ``packet``'s timing: a sample tried on scratch files
+    more than once, or a subtitle's rewritten text."""
+    fresh = av.Packet(payload)
+    fresh.pts, fresh.dts, fresh.duration = packet.pts, packet.dts, packet.duration
+    fresh.time_base = packet.time_base
+    return fresh
+
+
+def _rebase(packet: av.Packet, base: Fraction) -> None:
+    """Express ``packet``'s times in ``base`` (rounded to the nearest tick, as the muxer
+    would), so they can be compared with the previous packet's there."""
+    scale = packet.time_base / base
+    if scale != 1:
+        if packet.pts is not None:
+            packet.pts = round(packet.pts * scale)
+        packet.dts = round(packet.dts * scale)
+        if packet.duration:
+            packet.duration = round(packet.duration * scale)
+        packet.time_base = base

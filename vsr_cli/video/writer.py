@@ -17,10 +17,12 @@ whole or not at all.
 from __future__ import annotations
 
 import contextlib
+import errno
 import math
 import os
 import tempfile
 from collections import deque
+from dataclasses import replace
 from fractions import Fraction
 from pathlib import Path
 from typing import BinaryIO
@@ -34,12 +36,15 @@ from vsr_cli.errors import OutputError, UsageError
 from vsr_cli.video.color import EXACT
 from vsr_cli.video.encoder import (
     EncodeSettings,
+    check_encoder,
     choose_pix_fmt,
     default_codec,
+    encoder_failure,
     encoder_options,
     fit_to_chroma,
     has_alpha,
     hdr_options,
+    largest_frame,
 )
 from vsr_cli.video.ffmpeg import ffmpeg_reason
 from vsr_cli.video.publish import PartFile
@@ -118,10 +123,32 @@ class VideoWriter:
         try:
             self._out.start_encoding()
         except (av.error.FFmpegError, ValueError, OSError) as e:
-            raise OutputError(
-                f"{self.name}: cannot start the file ({ffmpeg_reason(e)}); another container "
-                "(.mkv, .mp4) or --codec may take this video"
+            reason = ffmpeg_reason(e)
+            raise self._too_big(reason) or OutputError(
+                f"{self.name}: {self._container} cannot start this file ({reason}); another "
+                "container (.mkv, .mp4) or --codec may take this video"
             ) from None
+
+    def _too_big(self, reason: str) -> OutputError | None:
+        """The encoder itself refusing a frame of the output's size (tried alone, in a child
+        process), said with the largest frame it does take."""
+        if not self._encodes:
+            return None
+        cc = self._video.codec_context
+        codec, size = self._codec, (cc.width, cc.height)
+        if encoder_failure(codec, cc.pix_fmt, size, dict(cc.options)) is None:
+            return None
+        width, height = largest_frame(codec, cc.pix_fmt, size, dict(cc.options))
+        limits = [
+            f"{limit} px {side}"
+            for n, limit, side in ((size[0], width, "wide"), (size[1], height, "high"))
+            if limit and limit < n
+        ]
+        most = f": it takes at most {' and '.join(limits)}" if limits else ""
+        return OutputError(
+            f"{self.name}: the encoder {codec} cannot open a frame of {size[0]}x{size[1]} "
+            f"({reason}){most}; a smaller --scale or another --codec may fit"
+        )
 
     @property
     def copied_streams(self) -> set[int]:
@@ -130,7 +157,12 @@ class VideoWriter:
 
     def _add_video(self, settings: EncodeSettings) -> av.video.stream.VideoStream:
         spec = self._spec
-        codec = settings.codec or default_codec(self._container)
+        codec = settings.codec or default_codec(self._container, spec.color.hdr)
+        if codec != (settings.codec or default_codec(self._container)):
+            # Your --crf, --preset and --encoder-opt were checked with the container's
+            # default encoder, before the input said it is HDR.
+            check_encoder(replace(settings, codec=codec), self._container)
+        self._codec = codec
         pix_fmt = choose_pix_fmt(codec, spec.pix_fmt, spec.bit_depth, settings.pix_fmt)
         self.keeps_alpha = spec.alpha and has_alpha(pix_fmt)
         if spec.alpha and not self.keeps_alpha:
@@ -142,8 +174,9 @@ class VideoWriter:
         hdr, kept = hdr_options(spec.hdr, codec, options)
         if not kept:
             self._warn(
-                f"the HDR mastering-display and light-level metadata is not written by {codec}"
-                " (use --codec libx265 or libsvtav1); the colour tags are kept"
+                f"the HDR10 mastering-display and content-light-level metadata is lost: {codec}"
+                " cannot write it (libx265, the default for HDR, and libsvtav1 can); the "
+                "colour tags and bit depth are kept"
             )
         options |= hdr
         try:
@@ -200,15 +233,30 @@ class VideoWriter:
             ):
                 return
             self._pending.popleft()
-            ready = self._copies[packet.stream.index].packet_for(packet)
-            if ready is not None:
-                self._mux(ready)
+            copy = self._copies[packet.stream.index]
+            ready = copy.packet_for(packet)
+            if ready is None:
+                continue
+            try:
+                self._out.mux(ready)
+            except av.error.FFmpegError as e:
+                at = float(ready.dts * ready.time_base) if ready.dts is not None else None
+                copy.refused(self._container, at, ffmpeg_reason(e))
 
     def _mux(self, packet: av.Packet) -> None:
+        """Mux a packet of the video: a refusal ends the file, said with what to do."""
         try:
             self._out.mux(packet)
         except av.error.FFmpegError as e:
-            raise OutputError(f"{self.name}: writing failed ({ffmpeg_reason(e)})") from None
+            raise self._failed("writing the video", e) from None
+
+    def _failed(self, doing: str, e: av.error.FFmpegError) -> OutputError:
+        reason = ffmpeg_reason(e)
+        if getattr(e, "errno", None) in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
+            what = "make room (or write elsewhere) and run the command again"
+        else:
+            what = "an .mkv output, or another --codec, may take it"
+        return OutputError(f"{self.name}: {doing} into {self._container} failed ({reason}); {what}")
 
     def write_frame(
         self,
@@ -258,7 +306,7 @@ class VideoWriter:
         try:
             return self._video.encode(frame)
         except av.error.FFmpegError as e:
-            raise OutputError(f"{self.name}: encoding failed ({ffmpeg_reason(e)})") from None
+            raise self._failed(f"encoding the video with {self._codec}", e) from None
 
     def finish(self) -> None:
         """Flush, close and (for a file) move the complete file to its final name."""
@@ -269,15 +317,16 @@ class VideoWriter:
             self._out.close()
         except av.error.FFmpegError as e:
             self.abort()
-            raise OutputError(
-                f"{self.name}: finishing the file failed ({ffmpeg_reason(e)})"
-            ) from None
+            raise self._failed("finishing the file", e) from None
         if self._part is not None:
             try:
                 self._part.publish()
             except OSError as e:
                 self.abort()
-                raise OutputError(f"{self.name}: cannot publish the file ({e.strerror})") from None
+                raise OutputError(
+                    f"{self.name}: cannot give the finished file its name ({e.strerror}); check "
+                    "the folder's permissions and free space"
+                ) from None
             self._part = None
 
     def abort(self) -> None:
