@@ -45,6 +45,7 @@ from vsr_cli.run.upscale import Result, upscale_video
 from vsr_cli.video.encoder import check_encoder
 from vsr_cli.video.facts import describe
 from vsr_cli.video.ffmpeg import configure_logging
+from vsr_cli.video.publish import Leftover, leftovers
 from vsr_cli.video.reader import VideoReader
 from vsr_cli.video.writer import muxer_for
 from vsr_cli.weights import read_checkpoint
@@ -355,6 +356,22 @@ def join(
     configure()
     context = RunContext(reporter or CallbackReporter(None, _log.warning))
     return join_output(Path(output), overwrite, context)
+
+
+def clean(folder: str | os.PathLike, dry_run: bool = False) -> list[Leftover]:
+    """``vsr clean``: the hidden part files that killed runs left under ``folder`` (and its
+    subfolders), never one that a running process is writing; removed unless ``dry_run``."""
+    path = Path(folder)
+    if not path.is_dir():
+        raise InputError(f"{folder}: no such folder")
+    found = leftovers(path)
+    if not dry_run:
+        for leftover in found:
+            try:
+                leftover.path.unlink(missing_ok=True)
+            except OSError as e:
+                raise OutputError(f"{leftover.path}: cannot remove it ({e.strerror})") from None
+    return found
 
 
 def bench(

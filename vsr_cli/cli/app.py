@@ -156,6 +156,7 @@ COMMANDS = {
     "info": commands.info,
     "bench": commands.bench,
     "join": commands.join,
+    "clean": commands.clean,
     "eval": quality.evaluate,
     "compare": quality.compare,
 }

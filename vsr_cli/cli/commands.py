@@ -1,4 +1,5 @@
-"""``vsr models``, ``vsr download``, ``vsr info``, ``vsr bench`` and ``vsr join``."""
+"""``vsr models``, ``vsr download``, ``vsr info``, ``vsr bench``, ``vsr join`` and
+``vsr clean``."""
 
 from __future__ import annotations
 
@@ -121,3 +122,19 @@ def join(
     """Write OUTPUT from the pieces that --segment runs left beside it (stream copy)."""
     count = api.join(output, overwrite, QuietReporter(render.stderr))
     render.stderr.print(f"{output}: joined {count} pieces", markup=False)
+
+
+def clean(
+    folder: Annotated[Path, typer.Argument(help="Where outputs were written.", show_default=False)],
+    dry_run: Annotated[
+        bool, o.option("--dry-run", panel=o.FILES, help="List them; remove nothing.")
+    ] = False,
+) -> None:
+    """Remove the hidden part files (.NAME.*.part.EXT) that killed runs left under FOLDER;
+    those of runs still writing are left alone. Prints each, then a total."""
+    found = api.clean(folder, dry_run)
+    for leftover in found:
+        print(leftover.path)
+    size = sum(leftover.size for leftover in found) / 2**20
+    verb = "would remove" if dry_run else "removed"
+    render.stderr.print(f"{verb} {len(found)} leftover part files ({size:.1f} MiB)", markup=False)
