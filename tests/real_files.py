@@ -530,14 +530,17 @@ def make_prores4444_mov(dir: Path) -> Path:
 
 
 # 14 ------------------------------------------------------------------------------------
-def make_hdr10_hevc(dir: Path) -> Path:
+def make_hdr10_hevc(dir: Path, suffix: str = ".mp4", hlg: bool = False) -> Path:
     """An HDR10 clip (phone or streaming download): HEVC Main10 yuv420p10le tagged
     BT.2020 / SMPTE 2084 (PQ) / bt2020nc, with mastering-display and content-light-level
-    metadata (SEI in the bitstream, mdcv/clli side data on the stream), in .mp4."""
-    out = dir / "hdr10.mp4"
-    params = (
-        "log-level=error:hdr10=1:colorprim=bt2020:transfer=smpte2084:colormatrix=bt2020nc"
-        ":master-display=G(13250,34500)B(7500,3000)R(34000,16000)WP(15635,16450)"
+    metadata (SEI in the bitstream), in ``suffix``'s container. ``hlg``: the broadcast
+    kind instead, ARIB STD-B67 (HLG) with no static metadata."""
+    out = dir / f"{'hlg' if hlg else 'hdr10'}{suffix}"
+    transfer = "arib-std-b67" if hlg else "smpte2084"
+    params = f"log-level=error:colorprim=bt2020:transfer={transfer}:colormatrix=bt2020nc" + (
+        ""
+        if hlg
+        else ":hdr10=1:master-display=G(13250,34500)B(7500,3000)R(34000,16000)WP(15635,16450)"
         "L(10000000,1):max-cll=1000,400"
     )
     ffmpeg(
@@ -550,12 +553,11 @@ def make_hdr10_hevc(dir: Path) -> Path:
         "yuv420p10le",
         "-x265-params",
         params,
-        "-tag:v",
-        "hvc1",
+        *(["-tag:v", "hvc1"] if suffix == ".mp4" else []),
         "-color_primaries",
         "bt2020",
         "-color_trc",
-        "smpte2084",
+        transfer,
         "-colorspace",
         "bt2020nc",
         "-color_range",
@@ -646,6 +648,124 @@ def make_odd_formats(dir: Path) -> list[Path]:
     return outs
 
 
+# Round three: broadcast and recorder files ----------------------------------------------
+def make_dvb_ts(dir: Path, timed_clear: bool = True) -> Path:
+    """A DVB broadcast capture: MPEG-2 video, MP2 audio and German DVB bitmap subtitles
+    (``dvb_subtitle``, two packets per subtitle: one shows it, one clears it). Without
+    ``timed_clear`` the subtitle has no duration, as a capture cut mid-subtitle, and
+    ffmpeg times the clearing packet before the showing one: decode times go backwards."""
+    out = dir / ("dvb.ts" if timed_clear else "dvb_backwards.ts")
+    with _side_file(dir / "subs.sup", _pgs_file(64, 64)) as sup:
+        ffmpeg(
+            *_video(),
+            *_audio(),
+            *(["-fix_sub_duration"] if timed_clear else []),
+            "-i",
+            sup,
+            "-map",
+            "0:v",
+            "-map",
+            "1:a",
+            "-map",
+            "2:s",
+            "-c:v",
+            "mpeg2video",
+            "-b:v",
+            "800k",
+            "-c:a",
+            "mp2",
+            "-c:s",
+            "dvbsub",
+            "-metadata:s:s:0",
+            "language=deu",
+            "-f",
+            "mpegts",
+            out,
+        )
+    return out
+
+
+def _ts_part(dir: Path, name: str, size: str, frames: int, offset: float | None) -> Path:
+    """H.264 + AAC in MPEG-TS, ``frames`` long; ``offset``: its first timestamp (None:
+    ffmpeg's own start, 1.4 s)."""
+    part = dir / name
+    shift = [] if offset is None else ["-output_ts_offset", str(offset)]
+    ffmpeg(*_video(size=size, seconds=frames / RATE), *_audio(seconds=frames / RATE), *X264,
+           "-bf", "0", "-c:a", "aac", *shift, "-f", "mpegts", part)  # fmt: skip
+    return part
+
+
+def _cat(out: Path, parts: list[Path]) -> Path:
+    out.write_bytes(b"".join(p.read_bytes() for p in parts))
+    for p in parts:
+        p.unlink()
+    return out
+
+
+def make_joined_ts(dir: Path, restart: bool = False) -> Path:
+    """Two recordings joined with ``cat`` (HLS segments of two renditions, a recorder that
+    changed resolution): 6 frames at 64x64 then 6 at 96x80, both with AAC audio. The
+    second part's timestamps continue the first's (its audio overlapping by part of a
+    frame, as AAC's priming makes it), or ``restart`` from where the first began."""
+    second = None if restart else 6 / RATE
+    parts = [_ts_part(dir, "a.ts", "64x64", 6, None if restart else 0.0),
+             _ts_part(dir, "b.ts", "96x80", 6, second)]  # fmt: skip
+    return _cat(dir / ("joined_restart.ts" if restart else "joined.ts"), parts)
+
+
+def make_gap_ts(dir: Path) -> Path:
+    """A recorder restarted ten minutes later into the same file: 6 frames (and their
+    MP2 audio), then 6 more whose timestamps are 600 s on: a 10-minute "duration" that
+    holds 12 frames."""
+    parts = [_ts_part(dir, "a.ts", SIZE, 6, 0.0), _ts_part(dir, "b.ts", SIZE, 6, 600.0)]
+    return _cat(dir / "gap.ts", parts)
+
+
+def make_late_video_mkv(dir: Path) -> Path:
+    """A capture whose video starts 0.4 s after its audio (``-itsoffset``), Matroska: the
+    container's duration is the audio's, a second; the video's own is 0.64 s."""
+    out = dir / "late_video.mkv"
+    ffmpeg("-itsoffset", "0.4", *_video(seconds=0.24), *_audio(seconds=1.0),
+           "-map", "0:v", "-map", "1:a", *X264, "-c:a", "aac", out)  # fmt: skip
+    return out
+
+
+def make_theora_ogv(dir: Path) -> Path:
+    """An Ogg Theora + Vorbis clip (Wikimedia, old open-source tools): a 5 fps source at
+    25 fps, so libtheora codes the repeated frames as zero-byte packets ("the previous
+    frame again"), which FFmpeg skips."""
+    out = dir / "clip.ogv"
+    ffmpeg("-f", "lavfi", "-i", f"testsrc2=size={SIZE}:rate=5:duration={SECONDS}",
+           *_audio(), "-vf", f"fps={RATE}", "-c:v", "libtheora", "-q:v", "7",
+           "-c:a", "libvorbis", out)  # fmt: skip
+    return out
+
+
+def make_interlaced_mpeg2_ts(dir: Path, flagged: bool = True) -> Path:
+    """Interlaced broadcast: top field first MPEG-2 with AC-3 audio in MPEG-TS, 50 moving
+    fields a second woven into 25 frames. ``flagged``: coded as fields (``+ilme+ildct``,
+    ``-top 1``); else coded as progressive frames, the fields still in the pictures (only
+    looking at them tells, as ffmpeg's ``idet`` does)."""
+    weave = (
+        "color=c=white:size=8x48:rate=50[bar];[0:v][bar]overlay=x='mod(n*5,56)':y=8:"
+        "shortest=1,interlace=scan=tff:lowpass=0,setfield=tff"
+    )
+    fields = ["-flags", "+ilme+ildct", "-top", "1"] if flagged else []
+    out = dir / ("interlaced_flagged.ts" if flagged else "interlaced_unflagged.ts")
+    ffmpeg(*_video(rate=2 * RATE), *_audio(), "-filter_complex", weave, "-c:v", "mpeg2video",
+           "-b:v", "800k", *fields, "-c:a", "ac3", "-f", "mpegts", out)  # fmt: skip
+    return out
+
+
+def make_wide_strip(dir: Path) -> Path:
+    """A 4097x2 strip (a panorama or a scope trace), FFV1 RGB, two frames: 16388 px wide at
+    x4, more than H.264 allows."""
+    out = dir / "strip.mkv"
+    ffmpeg("-f", "lavfi", "-i", f"color=c=gray:size=64x2:rate={RATE}:duration={2 / RATE}",
+           "-vf", "scale=4097:2", "-c:v", "ffv1", "-pix_fmt", "bgr0", out)  # fmt: skip
+    return out
+
+
 ALL = {
     "edit_list_mp4": make_edit_list_mp4,
     "phone_mov": make_phone_mov,
@@ -666,5 +786,12 @@ ALL = {
     "hdr10_hevc": make_hdr10_hevc,
     "chapters_mp4": make_chapters_mp4,
     "mid_gop_ts": make_mid_gop_ts,
+    "dvb_ts": make_dvb_ts,
+    "joined_ts": make_joined_ts,
+    "gap_ts": make_gap_ts,
+    "late_video_mkv": make_late_video_mkv,
+    "theora_ogv": make_theora_ogv,
+    "interlaced_mpeg2_ts": make_interlaced_mpeg2_ts,
+    "wide_strip": make_wide_strip,
 }
 """Every single-file maker, by name (``make_bracket_names`` returns two paths)."""

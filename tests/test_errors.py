@@ -11,7 +11,7 @@ import time
 import av
 import numpy as np
 import pytest
-from cli import vsr_upscale
+from cli import vsr, vsr_upscale
 from media import make_clip
 
 
@@ -180,3 +180,49 @@ def test_interrupted_run_leaves_nothing_behind(tmp_path, golden_checkpoint, sig,
     assert process.returncode == code, stderr
     assert "Traceback" not in stderr
     assert _nothing_written(tmp_path, "in.mkv")
+
+
+def test_a_killed_runs_part_file_is_removed_by_the_next_run_and_vsr_clean(
+    tmp_path, golden_checkpoint
+):
+    """SIGKILL leaves the hidden part file (nothing can delete it then); the next run for
+    that output removes it, and ``vsr clean`` lists and removes leftovers, never a part
+    file that a running process is writing (it holds the file's lock)."""
+    clip = make_clip(tmp_path / "in.mkv", size=(96, 64), pts=[40 * i for i in range(24)],
+                     audio=False, subtitle=None)  # fmt: skip
+    out = tmp_path / "out.mkv"
+    command = ["-m", "vsr_cli", clip.path, out, "--weights", golden_checkpoint, "--chunk", "4"]
+    killed = subprocess.Popen([sys.executable, *command], stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    while not list(tmp_path.glob(".out.*.part.mkv")) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    killed.kill()
+    killed.wait()
+    (left,) = tmp_path.glob(".out.*.part.mkv")
+    busy = tmp_path / ".other.0123abcd.part.mkv"  # another run's, still being written
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import fcntl, os, sys, time; fd = os.open(sys.argv[1], "
+         "os.O_RDWR | os.O_CREAT); fcntl.flock(fd, fcntl.LOCK_EX); print(1, flush=True); "
+         "time.sleep(600)", busy],
+        stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert holder.stdout.readline() == "1\n"
+        time.sleep(1.1)  # part files changed within the last second count as being made
+        listed = vsr("clean", "--dry-run", tmp_path)
+        assert listed.returncode == 0, listed.stderr
+        assert listed.stdout.splitlines() == [str(left)]
+        assert "would remove 1 leftover part files" in listed.stderr
+        assert left.exists()
+
+        again = subprocess.run([sys.executable, *command, "-q"], capture_output=True, text=True)
+        assert again.returncode == 0, again.stderr
+        assert sorted(p.name for p in tmp_path.iterdir()) == [busy.name, "in.mkv", "out.mkv"]
+    finally:
+        holder.kill()
+        holder.wait()
+    time.sleep(1.1)
+    cleaned = vsr("clean", tmp_path)
+    assert cleaned.returncode == 0, cleaned.stderr
+    assert cleaned.stdout.splitlines() == [str(busy)]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.mkv", "out.mkv"]

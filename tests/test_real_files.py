@@ -14,7 +14,9 @@ import av
 import numpy as np
 import pytest
 import real_files
-from cli import vsr_upscale
+from cli import decoded_frames as _decoded_frames
+from cli import upscale_file as _upscale
+from cli import warnings_in as _warnings
 
 pytestmark = pytest.mark.skipif(
     shutil.which("ffmpeg") is None and not os.environ.get("CI"),
@@ -22,23 +24,8 @@ pytestmark = pytest.mark.skipif(
 )
 
 
-def _upscale(src: Path, dst: Path, weights: Path, *options: object):
-    result = vsr_upscale(src, dst, "--weights", weights, "-q", *options)
-    assert "Traceback" not in result.stderr, result.stderr
-    return result
-
-
 def _ok(result) -> None:
     assert result.returncode == 0, result.stderr
-
-
-def _warnings(result) -> list[str]:
-    return [line for line in result.stderr.splitlines() if line.startswith("warning:")]
-
-
-def _decoded_frames(path: Path) -> int:
-    with av.open(str(path)) as c:
-        return sum(1 for _ in c.decode(video=0))
 
 
 def _nothing_left(folder: Path, *keep: str) -> bool:
@@ -293,15 +280,23 @@ def test_webm_and_gif_outputs_pick_their_own_encoder(tmp_path, bilinear_checkpoi
             assert c.streams.video[0].codec_context.name == codec
 
 
-@pytest.mark.parametrize("codec", ["libx265", "libsvtav1"])
-def test_hdr10_keeps_its_tags_and_light_levels(tmp_path, bilinear_checkpoint, codec):
-    src = real_files.make_hdr10_hevc(tmp_path)
-    out = tmp_path / "out.mkv"
-    result = _upscale(src, out, bilinear_checkpoint, "--codec", codec)
+@pytest.mark.parametrize(
+    ("suffix", "codec", "expected"),
+    [(".mkv", None, "hevc"), (".mp4", None, "hevc"), (".mkv", "libsvtav1", "av1")],
+)
+def test_hdr10_keeps_its_tags_and_light_levels(
+    tmp_path, bilinear_checkpoint, suffix, codec, expected
+):
+    """By default (libx265 for an HDR input) and with SVT-AV1: both carry the mastering
+    display and light levels, which libx264 can't."""
+    src = real_files.make_hdr10_hevc(tmp_path, suffix)
+    out = tmp_path / f"out{suffix}"
+    result = _upscale(src, out, bilinear_checkpoint, *(["--codec", codec] if codec else []))
     _ok(result)
-    assert not [line for line in result.stderr.splitlines() if not line.startswith("warning:")]
+    assert [line for line in result.stderr.splitlines() if "no GPU" not in line] == []
     with av.open(str(out)) as c:
         cc = c.streams.video[0].codec_context
+        assert cc.name == expected
         assert cc.pix_fmt == "yuv420p10le"
         assert (int(cc.color_primaries), int(cc.color_trc), int(cc.colorspace)) == (9, 16, 9)
         frame = next(c.decode(video=0))
