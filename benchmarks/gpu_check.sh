@@ -47,11 +47,11 @@ step "fp16 and bf16 against fp32 (synthetic clip, random weights)" \
 step "automatic (tile, chunk, chunk batch) at 1080p, x4 and x2" $PY -c "
 import torch
 from vsr_cli.infer.backend import free_memory
-from vsr_cli.infer.plan import auto_chunk_batch, auto_sizes
+from vsr_cli.infer.plan import Tiling, auto_chunk_batch, auto_sizes
 budget = free_memory(torch.device('cuda'))
 for scale in (4, 2):
     tile, chunk = auto_sizes(1920, 1080, budget, 16, 4, scale)
-    batch = auto_chunk_batch(1920, 1080, tile, chunk, budget, 16, 4, scale)
+    batch = auto_chunk_batch(1920, 1080, Tiling(tile, 16, chunk, 4), budget, scale)
     print(f'budget {budget >> 20} MiB, x{scale}: tile {tile}, chunk {chunk}, chunk batch {batch}')"
 
 printf '\n== %d step(s) failed\n' "$failures"

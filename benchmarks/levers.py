@@ -1,7 +1,7 @@
 """Each GPU lever alone and together, in one run, and the record a GPU session keeps.
 
     python benchmarks/levers.py --device cuda --record docs/gpu-results.jsonl
-    python benchmarks/levers.py --device cpu --size 64x64 --frames 3 --quick   # a dry run
+    python benchmarks/levers.py --device cpu --size 64x64 --frames 2 --quick --tiny  # a dry run
 
 Model-only frames per second at 320x180 -> 1280x720 (random weights of the released
 model, a fresh copy per lever so that nothing compiled carries over): eager; half
@@ -55,9 +55,13 @@ LEVERS = {  # name: Engine keywords
 }
 
 
+TINY = dict(mid_channels=16, embed_dim=24, depths=(2,), num_heads=(2,))  # --tiny: a dry run
+SHAPE: dict = {}  # the network's configuration: the released one unless --tiny
+
+
 def _engine(device: torch.device, precision: str, **levers: object) -> Engine:
     torch.manual_seed(0)
-    return Engine(PSRTRecurrent(), device, precision, print, **levers)
+    return Engine(PSRTRecurrent(**SHAPE), device, precision, print, **levers)
 
 
 def _fps(engine: Engine, lq: torch.Tensor, tile: int = 0, warm: int = 2, runs: int = 2) -> float:
@@ -101,9 +105,11 @@ def main() -> None:
     parser.add_argument("--size", default="320x180")
     parser.add_argument("--frames", type=int, default=12)
     parser.add_argument("--quick", action="store_true", help="levers only, small end to end")
+    parser.add_argument("--tiny", action="store_true", help="a tiny network: checks the script")
     parser.add_argument("--record", type=Path, help="append the JSON record to this file")
     args = parser.parse_args()
     device = pick_device(args.device)
+    SHAPE.update(TINY if args.tiny else {})
     configure()
     configure_backend([device])
     width, height = parse_size(args.size)
@@ -116,6 +122,7 @@ def main() -> None:
         "torch": torch.__version__,
         "precision": args.precision,
         "size": args.size,
+        "network": "tiny (a dry run)" if args.tiny else "released",
         "levers": {},
     }
     for name, levers in LEVERS.items():
@@ -151,7 +158,7 @@ def main() -> None:
         tmp = Path(folder)
         weights = tmp / "w.safetensors"
         torch.manual_seed(0)
-        save_file(PSRTRecurrent().state_dict(), str(weights))
+        save_file(PSRTRecurrent(**SHAPE).state_dict(), str(weights))
         frames = 24 if args.quick else 320  # a long job: the defaults compile
         _try(
             record,
