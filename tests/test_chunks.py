@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 import torch
+from test_engine import BatchLimitedDevice
 
 from vsr_cli.context import RunContext
 from vsr_cli.events import CallbackReporter
@@ -37,9 +38,9 @@ def test_uniform_chunks_all_read_one_length_and_stream(total):
 
 def test_chunk_batch_fits_memory_up_to_four():
     gib = 2**30
-    assert auto_chunk_batch(320, 180, 0, 60, 70 * gib, 16, 4) == 4
-    assert auto_chunk_batch(1920, 1080, 256, 12, 22 * gib, 16, 4) == 1
-    assert auto_chunk_batch(320, 180, 0, 60, gib, 16, 4) == 1
+    assert auto_chunk_batch(320, 180, Tiling(0, 16, 60, 4), 70 * gib, 4) == 4
+    assert auto_chunk_batch(1920, 1080, Tiling(256, 16, 12, 4), 22 * gib, 4) == 1
+    assert auto_chunk_batch(320, 180, Tiling(0, 16, 60, 4), gib, 4) == 1
 
 
 def _run(engine, frames, tiling):
@@ -70,18 +71,9 @@ def test_uniform_chunks_agree_with_the_whole_clip(golden_model):
     assert psnr >= 45
 
 
-class OneChunkAtATime(PSRTRecurrent):
-    """Behaves like a GPU that runs out of memory on more than one chunk at a time."""
-
-    def forward(self, lq):
-        if lq.shape[0] > 1:
-            raise torch.OutOfMemoryError("CUDA out of memory (simulated)")
-        return super().forward(lq)
-
-
 def test_out_of_memory_halves_the_chunk_batch_and_keeps_it_halved(golden_params):
     reference = PSRTRecurrent.from_state_dict(golden_params)
-    model = OneChunkAtATime(**vars(reference.config))
+    model = BatchLimitedDevice(**vars(reference.config))  # one chunk at a time
     model.load_state_dict(reference.state_dict())
     warnings: list[str] = []
     context = RunContext(CallbackReporter(None, warnings.append))

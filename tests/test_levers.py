@@ -8,13 +8,13 @@ from collections import Counter
 
 import pytest
 import torch
-from test_windows import plain_block
+from test_windows import window_stack
 from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils._pytree import tree_leaves
 
 from vsr_cli.models.precision import for_precision
 from vsr_cli.models.psrt import PSRTRecurrent
-from vsr_cli.models.swin import BlockStack, FlexPlan, SwinBlock, WindowAttention
+from vsr_cli.models.swin import FlexPlan, WindowAttention
 from vsr_cli.models.warp import divisor_values
 
 # 1. No host constants.
@@ -153,27 +153,13 @@ def test_flex_blocks_match_the_plain_swin_computation(n, size, window, heads):
     blocks against the authors' order of work written out (tests/test_windows.py), shifted
     and unshifted blocks alike: the bias from the table and index, -100 between regions,
     padding tokens as plain keys. CUDA's head padding is asked for and not used."""
-    torch.manual_seed(0)
-    dim = 6 * heads
-    shift = (window[0] // 2 if window[0] < size[0] else window[0], window[1] // 2, window[2] // 2)
-    blocks = [
-        SwinBlock(dim, heads, window, (0, 0, 0) if i % 2 == 0 else shift, 2 * dim) for i in range(4)
-    ]
-    for block in blocks:
-        torch.nn.init.normal_(block.attn.relative_position_bias_table, std=1.0)
-        block.attn.head_multiple = 8
-        block.attn.attention = "flex"
-    stack = BlockStack(blocks).eval()
-    x = torch.randn(n, *size, dim)
+    stack, x, expected = window_stack(n, size, window, heads, 8, attention="flex")
     with torch.inference_mode():
-        expected = x
-        for block in blocks:
-            expected = plain_block(block, expected)
-        got = stack(x.reshape(-1, dim), (n, *size)).view(x.shape)
+        got = stack(x.reshape(-1, x.shape[-1]), (n, *size)).view(x.shape)
     assert (got - expected).abs().max().item() < 1e-5
     plans = [plan for _, _, plan in next(iter(stack._plans.values())).blocks]
     assert all(isinstance(p, FlexPlan) and p.head_width == 6 for p in plans)
-    assert all(p.qkv_weight is b.attn.qkv.weight for p, b in zip(plans, blocks))
+    assert all(p.qkv_weight is b.attn.qkv.weight for p, b in zip(plans, stack.blocks))
     assert plans[0].regions is None and plans[1].regions is not None  # unshifted, shifted
 
 

@@ -73,6 +73,34 @@ def plain_block(block: SwinBlock, x: torch.Tensor) -> torch.Tensor:
     return x + block.mlp(block.norm2(x))
 
 
+def window_stack(
+    n: int,
+    size: tuple[int, int, int],
+    window: tuple[int, int, int],
+    heads: int,
+    head_multiple: int | None,
+    attention: str = "sdpa",
+) -> tuple[BlockStack, torch.Tensor, torch.Tensor]:
+    """Four blocks, every other one shifted, with bias tables that matter, as one
+    window-ordered stack; an input; and the plain computation's output for it."""
+    torch.manual_seed(0)
+    dim = 6 * heads
+    shift = (window[0] // 2 if window[0] < size[0] else window[0], window[1] // 2, window[2] // 2)
+    blocks = [
+        SwinBlock(dim, heads, window, (0, 0, 0) if i % 2 == 0 else shift, 2 * dim) for i in range(4)
+    ]
+    for block in blocks:
+        torch.nn.init.normal_(block.attn.relative_position_bias_table, std=1.0)
+        block.attn.head_multiple = head_multiple  # head dim 6: padded to 8 with shift channels
+        block.attn.attention = attention
+    x = torch.randn(n, *size, dim)
+    with torch.inference_mode():
+        expected = x
+        for block in blocks:
+            expected = plain_block(block, expected)
+    return BlockStack(blocks).eval(), x, expected
+
+
 @pytest.mark.parametrize(
     ("n", "size", "window", "heads"),
     [
@@ -89,22 +117,8 @@ def plain_block(block: SwinBlock, x: torch.Tensor) -> torch.Tensor:
 def test_window_ordered_blocks_match_the_plain_swin_computation(
     n, size, window, heads, head_multiple, backend
 ):
-    torch.manual_seed(0)
-    dim = 6 * heads
-    shift = (window[0] // 2 if window[0] < size[0] else window[0], window[1] // 2, window[2] // 2)
-    blocks = [
-        SwinBlock(dim, heads, window, (0, 0, 0) if i % 2 == 0 else shift, 2 * dim) for i in range(4)
-    ]
-    for block in blocks:  # a bias table that matters
-        torch.nn.init.normal_(block.attn.relative_position_bias_table, std=1.0)
-        block.attn.head_multiple = head_multiple  # head dim 6: padded to 8 with shift channels
-    stack = BlockStack(blocks).eval()
-    x = torch.randn(n, *size, dim)
-    with torch.inference_mode():
-        expected = x
-        for block in blocks:
-            expected = plain_block(block, expected)
-        with sdpa_kernel(backend):
-            got = stack(x.reshape(-1, dim), (n, *size)).view(x.shape)
+    stack, x, expected = window_stack(n, size, window, heads, head_multiple)
+    with torch.inference_mode(), sdpa_kernel(backend):
+        got = stack(x.reshape(-1, x.shape[-1]), (n, *size)).view(x.shape)
     assert got.shape == x.shape
     assert (got - expected).abs().max().item() < 1e-5

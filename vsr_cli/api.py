@@ -20,7 +20,7 @@ import functools
 import logging
 import os
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -136,7 +136,7 @@ def upscale(
     elif settings:
         raise TypeError("pass options= or keyword settings, not both")
     elif format is not None:
-        options = UpscaleConfig(**{**vars(options), "format": format})
+        options = replace(options, format=format)
     configure()
     target = _path_or_stream(dst)
     if isinstance(target, Path) and target != STDIO:  # a bad preset fails now, not after work

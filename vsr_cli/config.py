@@ -110,20 +110,12 @@ class UpscaleConfig:
     def record(self) -> dict:
         """The settings that shape a job's pieces, as ``job.json`` keeps them (not the
         chunk batch: chunks side by side compute what they compute one at a time)."""
-        t = self.tiling
-        return {
-            "scale": self.scale,
-            "tile": t.tile,
-            "tile_overlap": t.tile_overlap,
-            "chunk": t.chunk,
-            "chunk_overlap": t.chunk_overlap,
-            "encode": asdict(self.encode),
-            "deinterlace": self.deinterlace,
-            "scene_cuts": self.scene_cuts,
-            "span": [self.span.start, self.span.end],
-            "piece_seconds": self.pieces.seconds,
-            "format": self.format,
-        }
+        tiling = {k: v for k, v in asdict(self.tiling).items() if k != "chunk_batch"}
+        return tiling | {
+            "scale": self.scale, "encode": asdict(self.encode), "format": self.format,
+            "deinterlace": self.deinterlace, "scene_cuts": self.scene_cuts,
+            "span": [self.span.start, self.span.end], "piece_seconds": self.pieces.seconds,
+        }  # fmt: skip
 
     @classmethod
     def from_record(cls, record: dict) -> UpscaleConfig:

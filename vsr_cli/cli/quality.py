@@ -12,6 +12,7 @@ import typer
 from vsr_cli import api
 from vsr_cli.cli import options as o
 from vsr_cli.cli import render
+from vsr_cli.cli.upscale import by_name, load_engines
 from vsr_cli.config import UpscaleConfig, parse_time
 from vsr_cli.errors import UsageError
 
@@ -65,27 +66,15 @@ def evaluate(
     The paper's protocols: REDS4 on RGB, Vid4 and Vimeo-90K-T on Y (Vimeo also on its
     center frame), no border cropped; every protocol is computed, per clip and on average.
     """
+    given = dict(locals())
     if json_output and csv_output:
         raise UsageError("--json, --csv: choose one")
     if "," in device or device == "all":
         raise UsageError("--device: vsr eval runs on one device")
-    config = UpscaleConfig.build(
-        tile=tile,
-        tile_overlap=tile_overlap,
-        chunk=chunk,
-        chunk_overlap=chunk_overlap,
-        scene_cuts=scene_cuts,
-    )
+    config = UpscaleConfig.build(**by_name(given, UpscaleConfig.build))
     machine = json_output or csv_output
     report_to = render.reporter(False, quiet or machine)
-    bar = None if machine else render.DownloadBar()
-    try:
-        engine = api.load_engines(model=model, weights=weights, device=device,
-                                  precision=precision, compile=compile, tile_batch=tile_batch,
-                                  warn=report_to.warn, download=bar)[0]  # fmt: skip
-    finally:
-        if bar is not None:
-            bar.close()
+    engine = load_engines(given, report_to, show_download=not machine)[0]
     report = api.evaluate_dataset(dataset, engine, config, report_to, lr, list_file, crop_border)
     where = (str(engine.device), engine.precision)
     if json_output:

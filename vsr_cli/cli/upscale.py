@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import inspect
+from collections.abc import Callable
+from typing import Any
+
 import typer
 
 from vsr_cli import api
 from vsr_cli.cli import options as o
 from vsr_cli.cli.render import DownloadBar, reporter
 from vsr_cli.config import PIECE_SECONDS, UpscaleConfig
+from vsr_cli.events import Reporter
 
 
 def upscale(
@@ -28,7 +33,7 @@ def upscale(
     crf: o.Crf = None,
     preset: o.Preset = None,
     pix_fmt: o.PixFmt = None,
-    encoder_opt: o.EncoderOpt = None,
+    encoder_options: o.EncoderOpt = None,
     format: o.Format = None,
     deinterlace: o.Deinterlace = "auto",
     ss: o.Start = None,
@@ -53,50 +58,31 @@ def upscale(
     One input and an output file: that file. Several inputs, or a folder: every
     video into the output folder, under the same relative paths.
     """
-    config = UpscaleConfig.build(
-        scale=scale,
-        tile=tile,
-        tile_overlap=tile_overlap,
-        chunk=chunk,
-        chunk_overlap=chunk_overlap,
-        chunk_batch=chunk_batch,
-        codec=codec,
-        crf=crf,
-        preset=preset,
-        pix_fmt=pix_fmt,
-        encoder_options=encoder_opt,
-        format=format,
-        deinterlace=deinterlace,
-        ss=ss,
-        duration=duration,
-        to=to,
-        scene_cuts=scene_cuts,
-        resume=resume,
-        segment=segment,
-        piece_seconds=piece_seconds,
-        overwrite=overwrite,
-    )
+    given = dict(locals())
+    config = UpscaleConfig.build(**by_name(given, UpscaleConfig.build))
     work = api.plan_work(inputs, output, config, recursive, ext, shard, skip_existing)
     report = reporter(json_events, quiet)
     if work.skipped:  # nothing to do: no model to load
         api.run_work(work, [], report)
         return
-    bar = DownloadBar() if not json_events else None
-    try:
-        engines = api.load_engines(
-            model=model,
-            weights=weights,
-            device=device,
-            precision=precision,
-            compile=compile,
-            tile_batch=tile_batch,
-            cuda_graphs=cuda_graphs,
-            warn=report.warn,
-            download=bar,
-        )
-    finally:
-        if bar is not None:
-            bar.close()
+    engines = load_engines(given, report, show_download=not json_events)
     outcomes = api.run_work(work, engines, report, skip_existing)
     if any(o.status == "failed" for o in outcomes):
         raise typer.Exit(1)
+
+
+def by_name(given: dict[str, Any], function: Callable[..., object]) -> dict[str, Any]:
+    """The values among a command's arguments ``given`` that ``function`` takes by name:
+    the CLI's names are the API's, so they pass through unchanged."""
+    names = inspect.signature(function).parameters
+    return {k: v for k, v in given.items() if k in names}
+
+
+def load_engines(given: dict[str, Any], report: Reporter, show_download: bool) -> list[api.Engine]:
+    """The engines a command's arguments ask for, a download shown as it goes."""
+    bar = DownloadBar() if show_download else None
+    try:
+        return api.load_engines(**by_name(given, api.load_engines), warn=report.warn, download=bar)
+    finally:
+        if bar is not None:
+            bar.close()

@@ -25,6 +25,7 @@ from vsr_cli.infer.stitch import TileCanvas
 from vsr_cli.models.descriptor import PSRT_RECURRENT
 from vsr_cli.models.precision import Precision, for_precision
 from vsr_cli.models.psrt import PSRTRecurrent
+from vsr_cli.models.swin import Attention
 
 COMPILE_MIN_FRAMES = 300  # compiling (10-50 s) pays after ~110-570 frames (H200, 320x180)
 
@@ -41,12 +42,21 @@ class Engine:
         compile: bool | None = False,
         tile_batch: int = 1,
         cuda_graphs: bool | None = False,
+        *,
+        attention: Attention = "sdpa",
+        half_residual: bool | None = None,
     ) -> None:
         """``compile``: torch.compile the model's steps now (True), never (False), or when a
         job is long enough on a GPU (None: see ``compile_for``). ``cuda_graphs``: replay
-        whole chunks as CUDA graphs (None: on CUDA)."""
+        whole chunks as CUDA graphs (None: on CUDA). ``attention``: SDPA, or FlexAttention
+        (fast only compiled, on a GPU). ``half_residual``: half precision through the
+        residual stream too (None: on CUDA, where it was measured to keep the function:
+        golden fp16 63.6 dB, released model 87.2 dB against fp32, docs/benchmarks.md)."""
         self.weights = model.eval().to(device)  # as loaded: what the fingerprint names
-        self.model = for_precision(self.weights, precision)  # what runs
+        if half_residual is None:
+            half_residual = device.type == "cuda"
+        self.model = for_precision(self.weights, precision, half_residual)  # what runs
+        self.model.set_attention(attention)
         self.device = device
         self.precision = precision
         self.tile_batch = tile_batch  # tiles per forward; halved first when memory runs out

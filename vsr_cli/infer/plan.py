@@ -198,6 +198,17 @@ def bytes_per_frame_pixel(scale: int) -> int:
     return 3 * 4 + 2 * 3 * scale * scale * 4
 
 
+def _costs(
+    width: int, height: int, tile: int, overlap: int, scale: int, min_tile: int
+) -> tuple[int, int]:
+    """(pixels of the tile the model runs, bytes held per frame of a chunk) for a frame of
+    ``width`` x ``height`` cut in tiles of ``tile`` (0: whole)."""
+    tw = width if not tile else min(width, tile + 2 * overlap)
+    th = height if not tile else min(height, tile + 2 * overlap)
+    pixels = max(tw, min_tile) * max(th, min_tile)
+    return pixels, pixels * BYTES_PER_PIXEL_FRAME + width * height * bytes_per_frame_pixel(scale)
+
+
 def auto_sizes(
     width: int,
     height: int,
@@ -214,36 +225,20 @@ def auto_sizes(
     for tile in [0, *(t for t in (1024, 768, 512, 384, 256, 192, 128, 96, min_tile))]:
         if tile and tile >= max(width, height):
             continue
-        tw = width if not tile else min(width, tile + 2 * overlap)
-        th = height if not tile else min(height, tile + 2 * overlap)
-        pixels = max(tw, min_tile) * max(th, min_tile)
-        spare = budget - pixels * BYTES_PER_PIXEL_STEP
-        per_frame = pixels * BYTES_PER_PIXEL_FRAME + width * height * bytes_per_frame_pixel(scale)
-        frames = spare // per_frame - 2 * chunk_overlap
+        pixels, per_frame = _costs(width, height, tile, overlap, scale, min_tile)
+        frames = (budget - pixels * BYTES_PER_PIXEL_STEP) // per_frame - 2 * chunk_overlap
         if frames >= 8:
             return tile, int(min(frames, max_chunk))
     return min_tile, 8
 
 
-def auto_chunk_batch(
-    width: int,
-    height: int,
-    tile: int,
-    chunk: int,
-    budget: int,
-    overlap: int,
-    chunk_overlap: int,
-    scale: int = PSRT_RECURRENT.scale,
-    most: int = 4,
-    min_tile: int = PSRT_RECURRENT.min_size,
-) -> int:
-    """How many chunks of ``chunk`` frames (tiles of ``tile``) fit ``budget`` side by side,
-    up to ``most``: each holds its frames' features and full-frame buffers, and its share
+def auto_chunk_batch(width: int, height: int, sized: Tiling, budget: int, scale: int) -> int:
+    """How many chunks cut as ``sized`` (its tile and chunk given) fit ``budget`` side by
+    side, up to 4: each holds its frames' features and full-frame buffers, and its share
     of a step's scratch. Side by side, a GPU dispatches each operation once for all."""
-    tw = width if not tile else min(width, tile + 2 * overlap)
-    th = height if not tile else min(height, tile + 2 * overlap)
-    frames = (chunk or 1) + 2 * chunk_overlap
-    pixels = max(tw, min_tile) * max(th, min_tile)
-    per_frame = pixels * BYTES_PER_PIXEL_FRAME + width * height * bytes_per_frame_pixel(scale)
+    pixels, per_frame = _costs(
+        width, height, sized.tile or 0, sized.tile_overlap, scale, PSRT_RECURRENT.min_size
+    )
+    frames = (sized.chunk or 1) + 2 * sized.chunk_overlap
     fits = budget // (frames * per_frame + pixels * BYTES_PER_PIXEL_STEP)
-    return int(max(1, min(most, fits)))
+    return int(max(1, min(4, fits)))

@@ -33,13 +33,15 @@ def pick_sizes(engine: Engine, width: int, height: int, tiling: Tiling, scale: i
     budget = free_memory(engine.device) // engine.tile_batch
     overlaps = (tiling.tile_overlap, tiling.chunk_overlap)
     tile, chunk = auto_sizes(width, height, budget, *overlaps, scale)
-    tile = tile if tiling.tile is None else tiling.tile
-    chunk = chunk if tiling.chunk is None else tiling.chunk
-    batch = tiling.chunk_batch
-    if batch is None:
-        fits = auto_chunk_batch(width, height, tile, chunk, budget, *overlaps, scale)
-        batch = fits if engine.device.type == "cuda" else 1
-    return replace(tiling, tile=tile, chunk=chunk, chunk_batch=batch)
+    sized = replace(
+        tiling,
+        tile=tile if tiling.tile is None else tiling.tile,
+        chunk=chunk if tiling.chunk is None else tiling.chunk,
+    )
+    if sized.chunk_batch is not None:
+        return sized
+    fits = auto_chunk_batch(width, height, sized, budget, scale)
+    return replace(sized, chunk_batch=fits if engine.device.type == "cuda" else 1)
 
 
 class _Scene:

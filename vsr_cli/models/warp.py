@@ -31,11 +31,18 @@ def divisor_values(h: int, w: int, device: torch.device) -> tuple[float, float]:
     return (1.0 / x, 1.0 / y) if device.type == "cuda" else (float(x), float(y))
 
 
-@functools.lru_cache(maxsize=64)
 def _pixel_grid(h: int, w: int, device: torch.device) -> tuple[Tensor, Tensor]:
+    """``_make_pixel_grid``, cached when run eagerly (every warp of a clip at one size
+    shares it); a compiled step builds it in its graph instead, where it fuses away (and
+    dynamo need not trace through a cache, which it warns about on stderr)."""
+    if torch.compiler.is_compiling():
+        return _make_pixel_grid(h, w, device)
+    return _cached_pixel_grid(h, w, device)
+
+
+def _make_pixel_grid(h: int, w: int, device: torch.device) -> tuple[Tensor, Tensor]:
     """(1, h, w, 2) pixel coordinates (x, y) and the (2,) ``divisor_values``, all made on
-    ``device``. Cached: every warp of a clip at one size shares them (a compiled step
-    builds them in its graph: dynamo traces through the cache)."""
+    ``device``."""
     ys, xs = torch.meshgrid(
         torch.arange(h, dtype=torch.float32, device=device),
         torch.arange(w, dtype=torch.float32, device=device),
@@ -48,6 +55,9 @@ def _pixel_grid(h: int, w: int, device: torch.device) -> tuple[Tensor, Tensor]:
         ]
     )
     return torch.stack((xs, ys), 2)[None], divisors
+
+
+_cached_pixel_grid = functools.lru_cache(maxsize=64)(_make_pixel_grid)
 
 
 def _sampling_grid(flow: Tensor) -> Tensor:
