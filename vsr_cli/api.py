@@ -35,7 +35,7 @@ from vsr_cli.model_store import StoredModel, fetch, install_file, stored
 from vsr_cli.models.precision import resolve_precision
 from vsr_cli.models.psrt import PSRTRecurrent
 from vsr_cli.quality.compare import Picture, compare_frames, compare_video, default_times
-from vsr_cli.quality.dataset import find_clips
+from vsr_cli.quality.dataset import Clip, find_clips
 from vsr_cli.quality.evaluate import EvalReport, evaluate
 from vsr_cli.registry import ModelEntry, load_registry
 from vsr_cli.run.batch import Task, collect, run_batch, take_shard
@@ -290,6 +290,30 @@ def info(path: str | os.PathLike) -> dict:
         return describe(reader)
 
 
+def find_dataset(
+    dataset: str | os.PathLike,
+    lr: str | os.PathLike | None = None,
+    list_file: str | os.PathLike | None = None,
+) -> list[Clip]:
+    """The clips of a benchmark dataset (``vsr eval``'s layouts), found before any weights
+    are loaded: a dataset that isn't there fails first, alone."""
+    return find_clips(
+        Path(dataset), Path(lr) if lr else None, Path(list_file) if list_file else None
+    )
+
+
+def evaluate_clips(
+    clips: list[Clip],
+    engine: Engine,
+    config: UpscaleConfig | None = None,
+    reporter: Reporter | None = None,
+    crop_border: int = 0,
+) -> EvalReport:
+    """PSNR/SSIM/temporal error of ``engine`` on ``clips`` (from ``find_dataset``)."""
+    context = RunContext(reporter or CallbackReporter(None, _log.warning))
+    return evaluate(clips, engine, config or UpscaleConfig(), context, crop_border)
+
+
 def evaluate_dataset(
     dataset: str | os.PathLike,
     engine: Engine,
@@ -300,11 +324,8 @@ def evaluate_dataset(
     crop_border: int = 0,
 ) -> EvalReport:
     """``vsr eval``: PSNR/SSIM/temporal error of ``engine`` on a benchmark dataset."""
-    clips = find_clips(
-        Path(dataset), Path(lr) if lr else None, Path(list_file) if list_file else None
-    )
-    context = RunContext(reporter or CallbackReporter(None, _log.warning))
-    return evaluate(clips, engine, config or UpscaleConfig(), context, crop_border)
+    clips = find_dataset(dataset, lr, list_file)
+    return evaluate_clips(clips, engine, config, reporter, crop_border)
 
 
 def compare(

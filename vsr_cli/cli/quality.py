@@ -72,10 +72,11 @@ def evaluate(
     if "," in device or device == "all":
         raise UsageError("--device: vsr eval runs on one device")
     config = UpscaleConfig.build(**by_name(given, UpscaleConfig.build))
+    clips = api.find_dataset(dataset, lr, list_file)  # before the weights and the device
     machine = json_output or csv_output
     report_to = render.reporter(False, quiet or machine)
     engine = load_engines(given, report_to, show_download=not machine)[0]
-    report = api.evaluate_dataset(dataset, engine, config, report_to, lr, list_file, crop_border)
+    report = api.evaluate_clips(clips, engine, config, report_to, crop_border)
     where = (str(engine.device), engine.precision)
     if json_output:
         print(json.dumps(render.eval_dict(report, *where, crop_border)))
