@@ -334,37 +334,21 @@ def _pgs_file(width: int, height: int) -> bytes:
     return data
 
 
+def _mpeg2_with_bitmaps(out: Path, audio: str, subtitles: str, language: str, *extra: str) -> Path:
+    """MPEG-2 video, ``audio`` and a bitmap ``subtitles`` track in ``language``. ffmpeg
+    cannot render text to bitmaps, so the subtitle is a hand-made Blu-ray PGS picture
+    converted bitmap-to-bitmap. ``extra``: options for the subtitle input."""
+    with _side_file(out.parent / "subs.sup", _pgs_file(64, 64)) as sup:
+        ffmpeg(*_video(), *_audio(), *extra, "-i", sup, "-map", "0:v", "-map", "1:a",
+               "-map", "2:s", "-c:v", "mpeg2video", "-b:v", "800k", "-c:a", audio,
+               "-c:s", subtitles, "-metadata:s:s:0", f"language={language}", out)  # fmt: skip
+    return out
+
+
 def make_dvdsub_mkv(dir: Path) -> Path:
     """A DVD rip in Matroska (MakeMKV-style): MPEG-2 video, AC-3 audio and a bitmap
-    ``dvd_subtitle`` (VobSub) track. ffmpeg cannot render text to bitmaps, so the
-    subtitle is a hand-made Blu-ray PGS picture converted bitmap-to-bitmap to dvdsub."""
-    out = dir / "dvd_rip.mkv"
-    with _side_file(dir / "subs.sup", _pgs_file(64, 64)) as sup:
-        ffmpeg(
-            *_video(),
-            *_audio(),
-            "-fix_sub_duration",
-            "-i",
-            sup,
-            "-map",
-            "0:v",
-            "-map",
-            "1:a",
-            "-map",
-            "2:s",
-            "-c:v",
-            "mpeg2video",
-            "-b:v",
-            "800k",
-            "-c:a",
-            "ac3",
-            "-c:s",
-            "dvdsub",
-            "-metadata:s:s:0",
-            "language=eng",
-            out,
-        )
-    return out
+    ``dvd_subtitle`` (VobSub) track."""
+    return _mpeg2_with_bitmaps(dir / "dvd_rip.mkv", "ac3", "dvdsub", "eng", "-fix_sub_duration")
 
 
 def make_pgs_mkv(dir: Path) -> Path:
@@ -651,38 +635,12 @@ def make_odd_formats(dir: Path) -> list[Path]:
 # Round three: broadcast and recorder files ----------------------------------------------
 def make_dvb_ts(dir: Path, timed_clear: bool = True) -> Path:
     """A DVB broadcast capture: MPEG-2 video, MP2 audio and German DVB bitmap subtitles
-    (``dvb_subtitle``, two packets per subtitle: one shows it, one clears it). Without
-    ``timed_clear`` the subtitle has no duration, as a capture cut mid-subtitle, and
-    ffmpeg times the clearing packet before the showing one: decode times go backwards."""
+    (``dvb_subtitle``, two packets per subtitle: one shows it, one clears it), in TS.
+    Without ``timed_clear`` the subtitle has no duration, as a capture cut mid-subtitle,
+    and ffmpeg times the clearing packet before the showing one: decode times go back."""
     out = dir / ("dvb.ts" if timed_clear else "dvb_backwards.ts")
-    with _side_file(dir / "subs.sup", _pgs_file(64, 64)) as sup:
-        ffmpeg(
-            *_video(),
-            *_audio(),
-            *(["-fix_sub_duration"] if timed_clear else []),
-            "-i",
-            sup,
-            "-map",
-            "0:v",
-            "-map",
-            "1:a",
-            "-map",
-            "2:s",
-            "-c:v",
-            "mpeg2video",
-            "-b:v",
-            "800k",
-            "-c:a",
-            "mp2",
-            "-c:s",
-            "dvbsub",
-            "-metadata:s:s:0",
-            "language=deu",
-            "-f",
-            "mpegts",
-            out,
-        )
-    return out
+    timing = ["-fix_sub_duration"] if timed_clear else []
+    return _mpeg2_with_bitmaps(out, "mp2", "dvbsub", "deu", *timing)
 
 
 def _ts_part(dir: Path, name: str, size: str, frames: int, offset: float | None) -> Path:
