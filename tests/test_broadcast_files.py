@@ -168,7 +168,7 @@ def test_interlaced_mpeg2_in_ts_is_found_and_deinterlaced(tmp_path, bilinear_che
     assert len(warnings) == 1 and "top field first" in warnings[0], warnings
     assert "deinterlaced with bwdif" in warnings[0]
     assert ("not flagged" in warnings[0]) != flagged
-    assert decoded_frames(out) == decoded_frames(src)
+    assert np.allclose(_times(out), _times(src), atol=2e-3)  # frames, and where they are
     assert [codec for _, codec, _ in _streams(out)] == ["h264", "ac3"]
 
 

@@ -283,20 +283,20 @@ class VideoReader:
     def _start_deinterlacing(self, mode: str) -> None:
         """Deinterlace per ``mode`` (``auto``: when the input is interlaced, then only the
         frames flagged so, or every frame where idet found it and nothing is flagged).
-        ``field`` makes one frame of each field, doubling the frame rate (and halving the
-        time base) as players do."""
+        ``field`` makes one frame of each field, doubling the frame rate as players do."""
         if mode == "off" or (mode == "auto" and not self.interlaced):
             return
         per_field = mode == "field"
         self._deinterlacing = (per_field, mode == "auto" and self.interlacing.flagged)
         self._fields = Deinterlacer(self._video, *self._deinterlacing)
-        if per_field:
-            rate = self.info.average_rate
-            self.info = replace(
-                self.info,
-                time_base=self.info.time_base / 2,
-                average_rate=rate * 2 if rate else None,
-            )
+        # bwdif counts in half frames, whether it sends a frame per field or not: its
+        # frames' pts are in half the stream's time base.
+        rate = self.info.average_rate
+        self.info = replace(
+            self.info,
+            time_base=self.info.time_base / 2,
+            average_rate=rate * 2 if rate and per_field else rate,
+        )
         self._warn(deinterlacing(self.interlacing, per_field))
 
     def _probe(self) -> VideoInfo:
