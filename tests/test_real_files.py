@@ -299,7 +299,7 @@ def test_hdr10_keeps_its_tags_and_light_levels(
     assert [line for line in result.stderr.splitlines() if "no GPU" not in line] == []
     with av.open(str(out)) as c:
         cc = c.streams.video[0].codec_context
-        assert cc.name == expected
+        assert cc.codec.canonical_name == expected  # the decoder may be libdav1d
         assert cc.pix_fmt == "yuv420p10le"
         assert (int(cc.color_primaries), int(cc.color_trc), int(cc.colorspace)) == (9, 16, 9)
         frame = next(c.decode(video=0))
