@@ -328,7 +328,7 @@ def test_drive_quota_is_one_line_with_the_folder_link(tmp_path, hub, golden_chec
     assert result.returncode == 1
     error = result.stderr.splitlines()[-1]
     assert f"Google Drive file {FILE_ID}: quota exceeded" in error
-    assert "https://example.org/authors-drive" in error and "--weights PATH" in error
+    assert "https://example.org/authors-drive" in error and "vsr download tiny --from FILE" in error
     assert "Traceback" not in result.stderr and not (tmp_path / "out.mkv").exists()
     assert not list(_store(tmp_path).glob("*.safetensors"))
 
@@ -347,7 +347,7 @@ def test_no_network_at_all_fails_in_one_line_within_seconds(tmp_path, hub):
     assert error.startswith("error: could not download model tiny (Hugging Face Hub")
     for tried in ("unreachable", f"{closed}/PSRT_tiny.pth:", f"Google Drive file {FILE_ID}:"):
         assert tried in error
-    assert error.endswith("pass it with --weights PATH")
+    assert error.endswith("(or pass it to vsr-upscale with --weights FILE)")
     assert not (tmp_path / "out.mkv").exists()
 
 
