@@ -39,7 +39,7 @@ class Clip:
 def make_clip(
     path: Path,
     *,
-    size: tuple[int, int] = (80, 64),
+    size: tuple[int, int] = (64, 48),
     pts: list[int] | None = None,
     codec: str = "libx264",
     pix_fmt: str = "yuv420p",

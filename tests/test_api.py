@@ -34,7 +34,7 @@ def test_paths_options_as_keywords_and_progress(tmp_path, clip, bilinear_checkpo
     assert result.frames == 5 and result.seconds > 0
     assert [done for done, _ in seen] == [1, 2, 3, 4, 5]
     assert frame_times(out) == pytest.approx([0.0, 0.04, 0.08, 0.12, 0.16])
-    assert read_frames(out)[0].shape == (256, 320, 3)
+    assert read_frames(out)[0].shape == (192, 256, 3)
 
 
 def test_file_objects_in_and_out(tmp_path, clip, bilinear_checkpoint):

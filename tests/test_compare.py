@@ -47,7 +47,7 @@ def test_pngs_show_the_frames_on_screen_at_each_time(pair, tmp_path):
     inputs, outputs = read_frames(source), read_frames(upscaled)
     for picture, index in zip(pictures, (2, 5)):
         png = np.asarray(Image.open(picture["path"]).convert("RGB"))
-        h, w = 256, 320
+        h, w = 192, 256
         r = picture["region"]
         assert (r["width"], r["height"]) == (w // ZOOM, h // ZOOM)
         assert png.shape == (2 * LABEL_HEIGHT + h + r["height"] * ZOOM, 2 * w, 3)

@@ -188,8 +188,8 @@ def test_a_killed_runs_part_file_is_removed_by_the_next_run_and_vsr_clean(
     """SIGKILL leaves the hidden part file (nothing can delete it then); the next run for
     that output removes it, and ``vsr clean`` lists and removes leftovers, never a part
     file that a running process is writing (it holds the file's lock)."""
-    clip = make_clip(tmp_path / "in.mkv", size=(96, 64), pts=[40 * i for i in range(24)],
-                     audio=False, subtitle=None)  # fmt: skip
+    clip = make_clip(tmp_path / "in.mkv", pts=[40 * i for i in range(16)], audio=False,
+                     subtitle=None)  # fmt: skip
     out = tmp_path / "out.mkv"
     command = ["-m", "vsr_cli", clip.path, out, "--weights", golden_checkpoint, "--chunk", "4"]
     killed = subprocess.Popen([sys.executable, *command], stderr=subprocess.DEVNULL)

@@ -13,7 +13,7 @@ from media import moving_pattern, read_frames
 
 from vsr_cli.infer.sequence import CutDetector
 
-SIZE = (80, 64)
+SIZE = (64, 48)
 SCENE = 8  # frames per scene
 
 

@@ -48,7 +48,7 @@ def test_mkv_keeps_vfr_times_audio_and_subtitles(tmp_path, golden_checkpoint):
     assert packets_of(out, "audio") == packets_of(clip.path, "audio")
     assert packets_of(out, "subtitle") == [b"Hello, world"]
     with av.open(str(out)) as c:
-        assert (c.streams.video[0].width, c.streams.video[0].height) == (320, 256)
+        assert (c.streams.video[0].width, c.streams.video[0].height) == (256, 192)
         assert [s.metadata.get("language") for s in c.streams.subtitles] == ["eng"]
     assert _leftovers(tmp_path) == []
 
@@ -141,7 +141,7 @@ def test_tiles_and_chunks_stitch_without_seams(tmp_path, flat_flow_checkpoint, s
     clip = make_clip(
         tmp_path / "in.mkv",
         size=(160, 64),
-        pts=[40 * i for i in range(16)],
+        pts=[40 * i for i in range(12)],
         audio=False,
         subtitle=None,
     )
@@ -165,7 +165,7 @@ def test_tiles_and_chunks_stitch_without_seams(tmp_path, flat_flow_checkpoint, s
     )
     assert r1.returncode == r2.returncode == 0, r1.stderr + r2.stderr
     a, b = np.stack(read_frames(whole)), np.stack(read_frames(tiled))
-    assert a.shape == b.shape == (16, 64 * scale, 160 * scale, 3)
+    assert a.shape == b.shape == (12, 64 * scale, 160 * scale, 3)
     assert _psnr(a, b) >= 50
 
 
@@ -209,8 +209,9 @@ def test_odd_sizes_are_rounded_for_subsampled_chroma(tmp_path, golden_checkpoint
 
 def test_half_precision_from_the_command_line(tmp_path, golden_checkpoint):
     """--precision fp16 / bf16 on the CPU: the same video within rounding of fp32 output
-    (measured here with the golden tiny model: fp16 55.9 dB, bf16 45.9 dB, 8-bit ffv1)."""
-    clip = make_clip(tmp_path / "in.mkv", audio=False, subtitle=None)
+    (measured here with the golden tiny model: fp16 55.9 dB, bf16 45.9 dB, 8-bit ffv1).
+    Three frames: half precision is slow on a CPU, and the recurrence still runs both ways."""
+    clip = make_clip(tmp_path / "in.mkv", pts=[0, 40, 80], audio=False, subtitle=None)
     outputs = {}
     for precision in ("fp32", "fp16", "bf16"):
         out = tmp_path / f"{precision}.mkv"
