@@ -139,7 +139,7 @@ def test_stdin_to_stdout(tmp_path, golden_checkpoint, fmt, suffix):
     out = tmp_path / f"out{suffix}"
     out.write_bytes(result.stdout)  # nothing but the container's bytes on stdout
     with av.open(str(out)) as c:
-        assert c.streams.video[0].width == 320 and c.streams.audio
+        assert c.streams.video[0].width == 256 and c.streams.audio
         assert len(list(c.decode(video=0))) == 6
 
 
