@@ -34,6 +34,7 @@ def pair(tmp_path_factory, bilinear_checkpoint):
     return source, upscaled
 
 
+@pytest.mark.smoke
 def test_pngs_show_the_frames_on_screen_at_each_time(pair, tmp_path):
     source, upscaled = pair
     result = vsr(

@@ -137,6 +137,7 @@ def test_mirrored_border_and_x4_shrink_match_the_written_out_definition():
 # --- metrics -----------------------------------------------------------------------------
 
 
+@pytest.mark.smoke
 def test_ssim_is_wang_et_al_gaussian_window_formula():
     rng = np.random.default_rng(2)
     a = rng.integers(0, 256, (40, 52)).astype(np.float64)

@@ -23,6 +23,7 @@ def run(model: PSRTRecurrent, lq: torch.Tensor, precision: str = "fp32") -> torc
         return for_precision(model, precision)(lq)
 
 
+@pytest.mark.smoke
 def test_matches_authors_output_in_fp32(golden_model, golden_io):
     lq = golden_io["input_u8"].float() / 255
     out = run(golden_model, lq)

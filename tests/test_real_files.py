@@ -283,6 +283,7 @@ def test_webm_and_gif_outputs_pick_their_own_encoder(tmp_path, bilinear_checkpoi
             assert c.streams.video[0].codec_context.name == codec
 
 
+@pytest.mark.smoke
 @pytest.mark.parametrize(
     ("suffix", "codec", "expected"),
     [(".mkv", None, "hevc"), (".mp4", None, "hevc"), (".mkv", "libsvtav1", "av1")],

@@ -89,6 +89,7 @@ def _vsr(env: dict[str, str], *args: object) -> subprocess.CompletedProcess:
     )
 
 
+@pytest.mark.smoke
 def test_first_run_downloads_then_offline_reuses_the_cache(tmp_path, hub, published):
     digest = hashlib.sha256(published.read_bytes()).hexdigest()
     env = _env(tmp_path, hub, _table(tmp_path / "w.toml", "tiny.safetensors", digest))
@@ -285,6 +286,7 @@ def test_a_changed_table_entry_is_not_served_from_an_old_download(tmp_path, hub,
     assert not _models(env)["tiny"]["cached"]
 
 
+@pytest.mark.smoke
 def test_drive_folder_listing_and_confirmation_page(tmp_path, hub, golden_checkpoint, published):
     """The REDS file has no known id: it is found by name in the authors' folder, and is big
     enough that Drive answers first with its "can't scan for viruses" form."""

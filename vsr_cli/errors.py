@@ -5,6 +5,11 @@ The CLI maps each class to an exit code in one table (``vsr_cli/cli/app.py``):
 every other ``VsrError`` exits 1.
 """
 
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+
 
 class VsrError(Exception):
     """Base of every error whose message is meant for the user, not a traceback."""
@@ -48,3 +53,38 @@ class OutOfMemory(VsrError):
 
 class MissingExtraError(VsrError):
     """A command needs an optional dependency (``pip install 'vsr-cli[eval]'``)."""
+
+
+@contextlib.contextmanager
+def bugs_named(subject: str) -> Iterator[None]:
+    """Inside: an error that is none of ours (nor an interrupt, a closed pipe or a full
+    memory, which the CLI says in its own words) is a bug about ``subject``."""
+    try:
+        yield
+    except (VsrError, BrokenPipeError, MemoryError):
+        raise
+    except Exception as e:
+        raise InternalError(subject, e) from e
+
+
+class InternalError(VsrError):
+    """A bug, not a condition of the input: an error none of our checks expected (a
+    dependency whose API moved, say). Said in one line that asks for a report."""
+
+    def __init__(self, subject: str, error: BaseException) -> None:
+        where = _where(error)
+        super().__init__(
+            f"{subject}: internal error ({type(error).__name__}: {error}{where}); please "
+            "report it with the traceback that VSR_DEBUG=1 shows"
+        )
+
+
+def _where(error: BaseException) -> str:
+    """``, at video/hdr.py:32``: the deepest line of vsr_cli the error passed through."""
+    trace, found = error.__traceback__, ""
+    while trace is not None:
+        path = trace.tb_frame.f_code.co_filename.replace("\\", "/")
+        if "/vsr_cli/" in path:
+            found = f", at {path.rsplit('/vsr_cli/', 1)[1]}:{trace.tb_lineno}"
+        trace = trace.tb_next
+    return found

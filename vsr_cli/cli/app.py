@@ -20,7 +20,7 @@ import typer
 
 from vsr_cli.cli import commands, quality, upscale
 from vsr_cli.cli.help import SectionedCommand
-from vsr_cli.errors import UsageError, VsrError
+from vsr_cli.errors import InternalError, UsageError, VsrError
 from vsr_cli.events import JsonReporter, Outcome, QuietReporter
 
 EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED, EXIT_TERMINATED = 1, 2, 130, 143
@@ -72,13 +72,14 @@ _ERRORS: tuple[tuple[Callable[[BaseException], bool], int, Callable[[BaseExcepti
         EXIT_FAILED,
         lambda e: "out of memory; try a smaller --chunk or --tile",
     ),
+    (lambda e: isinstance(e, Exception), EXIT_FAILED, lambda e: str(InternalError("vsr", e))),
 )
 
 
 def _report(e: BaseException) -> int:
     """Say what went wrong in one line (a JSON event with ``--json``) and give the exit code;
-    an error the table does not know is raised, with its traceback (so is every error
-    with ``VSR_DEBUG=1``)."""
+    an error that is a bug says so and asks for a report. ``VSR_DEBUG=1`` raises every
+    error instead, with its traceback."""
     row = next((r for r in _ERRORS if r[0](e)), None)
     if row is None or os.environ.get("VSR_DEBUG") == "1":
         raise e

@@ -15,6 +15,8 @@ from fractions import Fraction
 
 import av
 
+from vsr_cli.video.pyav import side_data
+
 
 @dataclass(frozen=True)
 class HdrMetadata:
@@ -28,18 +30,17 @@ class HdrMetadata:
     def of_frame(cls, frame: av.VideoFrame) -> HdrMetadata | None:
         primaries = white = luminance = None
         max_cll = max_fall = None
-        for data in frame.side_data:
-            name = str(data.type).rsplit(".", 1)[-1]
-            raw = bytes(data)
-            if name == "MASTERING_DISPLAY_METADATA" and len(raw) >= 88:
-                v = struct.unpack("=20i2i", raw[:88])
-                r = [_ratio(v[i], v[i + 1]) for i in range(0, 20, 2)]
-                if v[20]:
-                    primaries, white = ((r[0], r[1]), (r[2], r[3]), (r[4], r[5])), (r[6], r[7])
-                if v[21]:
-                    luminance = (r[8], r[9])
-            elif name == "CONTENT_LIGHT_LEVEL" and len(raw) >= 8:
-                max_cll, max_fall = struct.unpack("=2I", raw[:8])
+        display = side_data(frame, "MASTERING_DISPLAY_METADATA") or b""
+        if len(display) >= 88:
+            v = struct.unpack("=20i2i", display[:88])
+            r = [_ratio(v[i], v[i + 1]) for i in range(0, 20, 2)]
+            if v[20]:
+                primaries, white = ((r[0], r[1]), (r[2], r[3]), (r[4], r[5])), (r[6], r[7])
+            if v[21]:
+                luminance = (r[8], r[9])
+        light = side_data(frame, "CONTENT_LIGHT_LEVEL") or b""
+        if len(light) >= 8:
+            max_cll, max_fall = struct.unpack("=2I", light[:8])
         if primaries is None and luminance is None and max_cll is None:
             return None
         return cls(primaries, white, luminance, max_cll, max_fall)
