@@ -32,10 +32,11 @@ import numpy as np
 from safetensors.torch import load_file
 
 from vsr_cli.bench import write_synthetic_clip
+from vsr_cli.config import Tiling
 from vsr_cli.infer.backend import pick_device
 from vsr_cli.infer.engine import Engine
 from vsr_cli.infer.pixels import input_pixels, output_pixels
-from vsr_cli.infer.plan import Tiling, default_fade
+from vsr_cli.infer.plan import default_fade
 from vsr_cli.infer.sequence import upscale_frames
 from vsr_cli.models.precision import resolve_precision
 from vsr_cli.models.psrt import SCALE, PSRTRecurrent

@@ -47,7 +47,8 @@ step "fp16 and bf16 against fp32 (synthetic clip, random weights)" \
 step "automatic (tile, chunk, chunk batch) at 1080p, x4 and x2" $PY -c "
 import torch
 from vsr_cli.infer.backend import free_memory
-from vsr_cli.infer.plan import Tiling, auto_chunk_batch, auto_sizes
+from vsr_cli.config import Tiling
+from vsr_cli.infer.plan import auto_chunk_batch, auto_sizes
 budget = free_memory(torch.device('cuda'))
 for scale in (4, 2):
     tile, chunk = auto_sizes(1920, 1080, budget, 16, 4, scale)

@@ -33,14 +33,13 @@ import torch
 import torch.nn.functional as F
 
 from vsr_cli.bench import write_synthetic_clip
-from vsr_cli.config import UpscaleConfig
+from vsr_cli.config import EncodeSettings, UpscaleConfig
 from vsr_cli.context import RunContext
 from vsr_cli.infer.engine import Engine
 from vsr_cli.infer.pixels import input_pixels, output_pixels, unit_range
 from vsr_cli.infer.plan import ChunkPlan
 from vsr_cli.models.psrt import SCALE, PSRTRecurrent
 from vsr_cli.run.upscale import upscale_video
-from vsr_cli.video.encoder import EncodeSettings
 from vsr_cli.video.reader import DecodedFrame, VideoReader
 from vsr_cli.video.spec import OutputSpec
 from vsr_cli.video.writer import VideoWriter

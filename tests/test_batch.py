@@ -15,7 +15,7 @@ import pytest
 from cli import vsr_upscale
 from media import frame_times, make_clip
 
-from vsr_cli.run.batch import Task, collect, take_shard
+from vsr_cli.run.work import Task, collect, take_shard
 
 
 @pytest.fixture()

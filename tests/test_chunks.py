@@ -8,10 +8,11 @@ import pytest
 import torch
 from test_engine import BatchLimitedDevice
 
+from vsr_cli.config import Tiling
 from vsr_cli.context import RunContext
 from vsr_cli.events import CallbackReporter
 from vsr_cli.infer.engine import Engine
-from vsr_cli.infer.plan import ChunkPlan, Tiling, auto_chunk_batch
+from vsr_cli.infer.plan import ChunkPlan, auto_chunk_batch
 from vsr_cli.infer.sequence import upscale_frames
 from vsr_cli.models.psrt import PSRTRecurrent
 

@@ -15,7 +15,11 @@ from pathlib import Path
 
 import av
 import pytest
-import tomllib
+
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10
+    import tomli as tomllib
 from media import make_clip, packets_of
 
 pytestmark = pytest.mark.smoke

@@ -10,12 +10,12 @@ PACKAGE = Path(__file__).parent.parent / "vsr_cli"
 
 # Lowest first: a module may import its own layer or lower ones, never a higher one.
 LAYERS = [
-    ["errors"],
+    ["errors", "startup"],
     ["events", "context"],
     ["models", "weights", "registry", "sources", "model_store"],
+    ["config"],
     ["infer"],
     ["video"],
-    ["config"],
     ["run", "quality"],
     ["bench"],
     ["api"],

@@ -21,7 +21,8 @@ from vsr_cli.api import configure
 from vsr_cli.context import RunContext
 from vsr_cli.errors import VsrError
 from vsr_cli.events import CallbackReporter
-from vsr_cli.video.encoder import EncodeSettings, check_encoder
+from vsr_cli.config import EncodeSettings
+from vsr_cli.video.encoder import check_encoder
 from vsr_cli.video.reader import VideoReader
 from vsr_cli.video.spec import OutputSpec
 from vsr_cli.video.writer import VideoWriter

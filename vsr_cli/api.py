@@ -12,54 +12,69 @@ with a one-line message (``UsageError`` for settings that can never work).
 Building the model once and passing ``engine=`` (from ``load_engines``) saves
 reloading it for every file. Process-wide settings (torch backends, FFmpeg's log)
 are made here, once, by ``configure``.
+
+Each call imports what its work needs when it starts: importing this module, and
+the commands that never run a model (help, ``info``, ``models``, ``clean``, ``join``),
+cost no torch.
 """
 
 from __future__ import annotations
 
 import functools
+import importlib
 import logging
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
-from vsr_cli.bench import BenchResult, BenchSettings, run_bench
-from vsr_cli.config import EngineConfig, UpscaleConfig, parse_k_of_n
+from vsr_cli.config import EngineConfig, UpscaleConfig
 from vsr_cli.context import RunContext
-from vsr_cli.errors import InputError, OutputError, UsageError
+from vsr_cli.errors import InputError, OutputError, UsageError, bugs_named
 from vsr_cli.events import CallbackReporter, DownloadProgress, Outcome, Reporter
-from vsr_cli.infer.backend import configure_backend, devices
-from vsr_cli.infer.engine import Engine
-from vsr_cli.model_store import StoredModel, fetch, install_file, stored
-from vsr_cli.models.precision import resolve_precision
-from vsr_cli.models.psrt import PSRTRecurrent
-from vsr_cli.quality.compare import Picture, compare_frames, compare_video, default_times
-from vsr_cli.quality.dataset import Clip, find_clips
-from vsr_cli.quality.evaluate import EvalReport, evaluate
 from vsr_cli.registry import ModelEntry, load_registry
-from vsr_cli.run.batch import Task, collect, run_batch, take_shard
-from vsr_cli.run.paths import STDIO, check_paths, is_dir
-from vsr_cli.run.pieces import join_output, segment_note
-from vsr_cli.run.upscale import Result, upscale_video
-from vsr_cli.video.encoder import check_encoder
-from vsr_cli.video.facts import describe
-from vsr_cli.video.ffmpeg import configure_logging
-from vsr_cli.video.publish import Leftover, leftovers
-from vsr_cli.video.reader import VideoReader
-from vsr_cli.video.writer import muxer_for
-from vsr_cli.weights import read_checkpoint
+from vsr_cli.startup import load_torch
 
-__all__ = ["Result", "devices", "load_engines", "make_options", "upscale"]
+if TYPE_CHECKING:
+    from vsr_cli.bench import BenchResult, BenchSettings
+    from vsr_cli.infer.backend import devices
+    from vsr_cli.infer.engine import Engine
+    from vsr_cli.model_store import StoredModel
+    from vsr_cli.quality.compare import Picture
+    from vsr_cli.quality.dataset import Clip
+    from vsr_cli.quality.evaluate import EvalReport
+    from vsr_cli.run.upscale import Result
+    from vsr_cli.run.work import Work
+    from vsr_cli.video.publish import Leftover
+
+__all__ = ["Result", "devices", "load_engines", "make_options", "plan_work", "upscale"]
 
 _log = logging.getLogger("vsr_cli")
 make_options = UpscaleConfig.build  # the options of one upscale, by the CLI's names
+# Names this module hands out from the modules that hold them, loaded on first use.
+_LAZY = {
+    "BenchResult": "vsr_cli.bench",
+    "BenchSettings": "vsr_cli.bench",
+    "Engine": "vsr_cli.infer.engine",
+    "EvalReport": "vsr_cli.quality.evaluate",
+    "Result": "vsr_cli.run.upscale",
+    "devices": "vsr_cli.infer.backend",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _LAZY:
+        raise AttributeError(f"module 'vsr_cli.api' has no attribute {name!r}")
+    return getattr(importlib.import_module(_LAZY[name]), name)
 
 
 @functools.cache
 def configure() -> None:
     """FFmpeg's log routed so that errors carry its reasons and nothing reaches stderr
     uninvited; torch's backends are set per device by ``load_engines``."""
+    from vsr_cli.video.ffmpeg import configure_logging
+
     configure_logging()
 
 
@@ -77,10 +92,22 @@ def load_engines(
 ) -> list[Engine]:
     """One engine per device, all from one read of the weights: a local file, or a model
     of weights.toml fetched on first use (``download`` shows it)."""
+    load_torch()
+    from vsr_cli.infer.backend import configure_backend, devices
+    from vsr_cli.infer.engine import Engine
+    from vsr_cli.models.precision import resolve_precision
+    from vsr_cli.models.psrt import PSRTRecurrent
+    from vsr_cli.weights import read_checkpoint
+
     settings = EngineConfig(
-        model, Path(weights) if weights else None, device, precision, compile, tile_batch,
-        cuda_graphs,
-    )  # fmt: skip
+        model=model,
+        weights=Path(weights) if weights else None,
+        device=device,
+        precision=precision,
+        compile=compile,
+        tile_batch=tile_batch,
+        cuda_graphs=cuda_graphs,
+    )
     found = devices(settings.device)
     if settings.device == "auto" and found[0].type == "cpu":
         warn("no GPU found: running on the CPU, which is slow")
@@ -103,6 +130,8 @@ def load_engines(
 
 
 def _fetch(entry: ModelEntry, download: DownloadProgress | None) -> StoredModel:
+    from vsr_cli.model_store import fetch
+
     if download is None:
         return fetch(entry)
     return fetch(
@@ -131,12 +160,18 @@ def upscale(
     """Upscale one video: paths, or binary file objects (a pipe, a socket; then ``format``
     names the output container). ``settings`` are ``make_options``' keywords, or pass a
     whole ``options``. The output appears only when complete."""
+    load_torch()
     if options is None:
         options = make_options(format=format, **settings)
     elif settings:
         raise TypeError("pass options= or keyword settings, not both")
     elif format is not None:
         options = replace(options, format=format)
+    from vsr_cli.run.paths import STDIO
+    from vsr_cli.run.upscale import upscale_video
+    from vsr_cli.video.encoder import check_encoder
+    from vsr_cli.video.writer import muxer_for
+
     configure()
     target = _path_or_stream(dst)
     if isinstance(target, Path) and target != STDIO:  # a bad preset fails now, not after work
@@ -144,27 +179,21 @@ def upscale(
     elif options.format:
         check_encoder(options.encode, muxer_for(Path("-"), options.format))
     if engine is None:
-        engine = load_engines(model=model, weights=weights, device=device, precision=precision,
-                              compile=compile, tile_batch=tile_batch, warn=warn)[0]  # fmt: skip
+        engine = load_engines(
+            model=model,
+            weights=weights,
+            device=device,
+            precision=precision,
+            compile=compile,
+            tile_batch=tile_batch,
+            warn=warn,
+        )[0]
     context = RunContext(reporter or CallbackReporter(progress, warn))
     return upscale_video(_path_or_stream(src), target, engine, options, context)
 
 
 def _path_or_stream(value: str | os.PathLike | BinaryIO) -> Path | BinaryIO:
     return Path(value) if isinstance(value, str | os.PathLike) else value
-
-
-@dataclass(frozen=True)
-class Work:
-    """What a command line asked to upscale, checked before any weights load: one file
-    (``tasks`` None), or a batch's work list into the ``output`` folder; ``skipped``: one
-    file whose output exists, with ``skip_existing`` (nothing to load, nothing to do)."""
-
-    inputs: list[Path]
-    output: Path
-    config: UpscaleConfig
-    tasks: list[Task] | None
-    skipped: bool = False
 
 
 def plan_work(
@@ -176,65 +205,23 @@ def plan_work(
     shard: str | None = None,
     skip_existing: bool = False,
 ) -> Work:
-    """Refuse what can't work before any weights load (or download): pipes among many,
-    stdout without a container, a missing input, an output that must not be written,
-    two inputs bound for one output, a container or encoder that can't take the output.
-    ``output`` naming a folder (one that exists, or a name ending in /) takes the inputs
-    under their own names."""
-    folder = isinstance(output, str) and output.endswith(("/", os.sep))
-    output = Path(output)
-    single = len(inputs) == 1 and not is_dir(inputs[0]) and not is_dir(output) and not folder
-    if single and skip_existing and output != STDIO and output.exists():
-        return Work(inputs, output, config, None, skipped=True)
-    if not single and (STDIO in inputs or output == STDIO):
-        raise UsageError("stdin/stdout (-) take one input and one output")
-    if output == STDIO and not config.format:
-        raise UsageError("--format: writing to stdout needs one (e.g. matroska)")
-    if config.pieces.segment and not single:
-        raise UsageError("--segment splits one video; for many, use --shard")
-    tasks = None
-    if single:
-        check_paths(inputs[0], output, config.overwrite)
-        if inputs[0] != STDIO and not inputs[0].exists():
-            raise InputError(f"{inputs[0]}: no such file")
-    else:
-        tasks = collect(inputs, output, recursive, ext)
-        if shard:
-            tasks = take_shard(tasks, *parse_k_of_n(shard, "--shard"))
+    """What a command line asks to upscale, refused before any weights load where it
+    can't work (``run/work.plan_work``)."""
+    from vsr_cli.run.work import plan_work as plan
+
     configure()
-    targets = [output] if tasks is None else [t.dst for t in tasks]
-    containers = {muxer_for(t, config.format) for t in targets if t != STDIO or config.format}
-    for container in sorted(containers):  # each output container's encoder, with your options
-        check_encoder(config.encode, container)
-    return Work(inputs, output, config, tasks)
+    return plan(inputs, output, config, recursive, ext, shard, skip_existing)
 
 
 def run_work(
     work: Work, engines: list[Engine], reporter: Reporter, skip_existing: bool = False
 ) -> list[Outcome]:
-    """Upscale what ``plan_work`` planned; every outcome is also reported. One file's
-    failure is raised; a batch's are outcomes (the batch goes on)."""
-    context = RunContext(reporter)
-    if work.skipped:
-        outcome = Outcome(str(work.inputs[0]), "skipped", message="output exists")
-        reporter.outcome(outcome)
-        return [outcome]
-    if work.tasks is None:
-        src, dst = work.inputs[0], work.output
-        result = upscale_video(src, dst, engines[0], work.config, context)
-        segment, note = work.config.pieces.segment, ""
-        if segment and result.pieces_left is not None:
-            note = segment_note(segment, result.pieces_left, dst)
-        published = str(dst) if result.pieces_left is None else ""
-        outcome = Outcome(
-            str(src), "done", result.frames, result.seconds, note, published, result.video_seconds
-        )
-        reporter.outcome(outcome)
-        return [outcome]
-    work.output.mkdir(parents=True, exist_ok=True)
-    outcomes = run_batch(work.tasks, engines, work.config, context, skip_existing)
-    reporter.summary(outcomes)
-    return outcomes
+    """Upscale what ``plan_work`` planned, every outcome reported; one file's failure is
+    raised, a batch's are outcomes (the batch goes on)."""
+    load_torch()
+    from vsr_cli.run.batch import run_work as run
+
+    return run(work, engines, RunContext(reporter), skip_existing)
 
 
 @dataclass(frozen=True)
@@ -251,6 +238,8 @@ class ModelListing:
 
 def models() -> list[ModelListing]:
     """Every model of weights.toml, looking only at the local cache (no network)."""
+    from vsr_cli.model_store import stored
+
     registry = load_registry()
     return [
         ModelListing(
@@ -260,7 +249,7 @@ def models() -> list[ModelListing]:
             e.scale,
             e.license,
             stored(e, check=False),
-        )  # fmt: skip
+        )
         for e in registry.models.values()
     ]
 
@@ -273,6 +262,8 @@ def download(
 ) -> list[tuple[str, StoredModel]]:
     """Fetch a model (the default one; ``every``: all of weights.toml) into the cache, or
     put a file fetched by hand there (``from_file``: checked as any download is)."""
+    from vsr_cli.model_store import install_file
+
     registry = load_registry()
     if from_file is not None:
         if every:
@@ -285,8 +276,11 @@ def download(
 
 def info(path: str | os.PathLike) -> dict:
     """What vsr-cli sees in a video (``vsr info``)."""
+    from vsr_cli.video.facts import describe
+    from vsr_cli.video.reader import VideoReader
+
     configure()
-    with VideoReader(Path(path)) as reader:
+    with bugs_named(str(path)), VideoReader(Path(path)) as reader:
         return describe(reader)
 
 
@@ -297,6 +291,8 @@ def find_dataset(
 ) -> list[Clip]:
     """The clips of a benchmark dataset (``vsr eval``'s layouts), found before any weights
     are loaded: a dataset that isn't there fails first, alone."""
+    from vsr_cli.quality.dataset import find_clips
+
     return find_clips(
         Path(dataset), Path(lr) if lr else None, Path(list_file) if list_file else None
     )
@@ -310,6 +306,9 @@ def evaluate_clips(
     crop_border: int = 0,
 ) -> EvalReport:
     """PSNR/SSIM/temporal error of ``engine`` on ``clips`` (from ``find_dataset``)."""
+    load_torch()
+    from vsr_cli.quality.evaluate import evaluate
+
     context = RunContext(reporter or CallbackReporter(None, _log.warning))
     return evaluate(clips, engine, config or UpscaleConfig(), context, crop_border)
 
@@ -336,6 +335,8 @@ def compare(
     overwrite: bool = False,
 ) -> list[Picture]:
     """``vsr compare``: PNGs of the first video scaled up plainly beside the second."""
+    from vsr_cli.quality.compare import compare_frames, default_times
+
     first, second = _existing(first), _existing(second)
     folder = Path(output_dir)
     try:
@@ -356,6 +357,9 @@ def compare_as_video(
     overwrite: bool = False,
 ) -> int:
     """``vsr compare --video``: a side-by-side (or wipe) video of a section; its frames."""
+    from vsr_cli.quality.compare import compare_video
+    from vsr_cli.run.paths import check_paths
+
     first, second, target = _existing(first), _existing(second), Path(video)
     check_paths(first, target, overwrite)
     check_paths(second, target, overwrite)
@@ -374,6 +378,8 @@ def join(
 ) -> int:
     """``vsr join``: write the output of a ``--segment`` job once every piece is made;
     returns the pieces joined."""
+    from vsr_cli.run.assemble import join_output
+
     configure()
     context = RunContext(reporter or CallbackReporter(None, _log.warning))
     return join_output(Path(output), overwrite, context)
@@ -382,17 +388,12 @@ def join(
 def clean(folder: str | os.PathLike, dry_run: bool = False) -> list[Leftover]:
     """``vsr clean``: the hidden part files that killed runs left under ``folder`` (and its
     subfolders), never one that a running process is writing; removed unless ``dry_run``."""
+    from vsr_cli.video.publish import remove_leftovers
+
     path = Path(folder)
     if not path.is_dir():
         raise InputError(f"{folder}: no such folder")
-    found = leftovers(path)
-    if not dry_run:
-        for leftover in found:
-            try:
-                leftover.path.unlink(missing_ok=True)
-            except OSError as e:
-                raise OutputError(f"{leftover.path}: cannot remove it ({e.strerror})") from None
-    return found
+    return remove_leftovers(path, dry_run)
 
 
 def bench(
@@ -404,8 +405,19 @@ def bench(
 ) -> BenchResult:
     """``vsr bench``: the model's speed (random weights of the released configuration
     unless ``weights``) on random frames, and optionally end to end."""
-    checked = EngineConfig(weights=Path(weights) if weights else None, device=device,
-                           precision=precision, tile_batch=settings.tile_batch)  # fmt: skip
+    load_torch()
+    from vsr_cli.bench import run_bench
+    from vsr_cli.infer.backend import configure_backend, devices
+    from vsr_cli.models.precision import resolve_precision
+    from vsr_cli.models.psrt import PSRTRecurrent
+    from vsr_cli.weights import read_checkpoint
+
+    checked = EngineConfig(
+        weights=Path(weights) if weights else None,
+        device=device,
+        precision=precision,
+        tile_batch=settings.tile_batch,
+    )
     torch_device = devices(checked.device)[0]
     configure()
     configure_backend([torch_device])

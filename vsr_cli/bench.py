@@ -17,10 +17,9 @@ import av
 import numpy as np
 import torch
 
-from vsr_cli.config import UpscaleConfig
+from vsr_cli.config import Tiling, UpscaleConfig
 from vsr_cli.context import RunContext
 from vsr_cli.infer.engine import Engine
-from vsr_cli.infer.plan import Tiling
 from vsr_cli.models.precision import Precision
 from vsr_cli.models.psrt import PSRTRecurrent
 from vsr_cli.run.upscale import upscale_video

@@ -14,16 +14,51 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from vsr_cli.errors import UsageError
-from vsr_cli.infer.plan import Tiling
 from vsr_cli.models.descriptor import PSRT_RECURRENT
-from vsr_cli.models.precision import PRECISIONS
-from vsr_cli.video.deinterlace import DEINTERLACE_MODES
-from vsr_cli.video.encoder import EncodeSettings
-from vsr_cli.video.span import Span
 
 PIECE_SECONDS = 10.0
 SCALES = (2, 3, 4)
 SCENE_CUT_MODES = ("auto", "off")
+DEINTERLACE_MODES = ("auto", "off", "frame", "field")
+PRECISIONS = ("auto", *PSRT_RECURRENT.precisions)
+
+
+@dataclass(frozen=True)
+class Tiling:
+    """How a video is cut: the tile side in low-res pixels and the chunk length in frames
+    (``None``: sized from free memory by ``auto_sizes``; 0: the whole frame, the whole
+    clip), the context read on each side of a tile or chunk that has a neighbour, and how
+    many chunks run side by side in one pass (``None``: as many as memory holds, up to 4,
+    on a GPU; 1 elsewhere)."""
+
+    tile: int | None = None
+    tile_overlap: int = 16
+    chunk: int | None = None
+    chunk_overlap: int = 4
+    chunk_batch: int | None = None
+
+
+@dataclass(frozen=True)
+class Span:
+    start: float = 0.0  # seconds after the first frame
+    end: float | None = None  # exclusive; None: the end of the video
+
+    def __post_init__(self) -> None:
+        if self.start < 0 or (self.end is not None and self.end <= self.start):
+            raise ValueError("a span ends after it starts, at 0 s or later")
+
+    @property
+    def whole(self) -> bool:
+        return self.start == 0 and self.end is None
+
+
+@dataclass(frozen=True)
+class EncodeSettings:
+    codec: str | None = None  # None: what the container and input imply (libx264 mostly)
+    crf: int | None = None
+    preset: str | None = None
+    pix_fmt: str | None = None  # None: the input's format where the encoder takes it
+    options: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -22,13 +22,11 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from filelock import FileLock
-from huggingface_hub import constants, try_to_load_from_cache
+from huggingface_hub import constants
 
 from vsr_cli.errors import CheckpointError, WeightsError
-from vsr_cli.models.psrt import PSRTRecurrent
 from vsr_cli.registry import ModelEntry
 from vsr_cli.sources import HubSource, Progress, SourceFailed, SourceMissing, sources_for
-from vsr_cli.weights import read_checkpoint, write_safetensors
 
 
 @dataclass(frozen=True)
@@ -85,6 +83,8 @@ def _recorded(entry: ModelEntry) -> StoredModel | None:
 def _hub_cached(entry: ModelEntry) -> Path | None:
     if not entry.repo_id:
         return None
+    from huggingface_hub import try_to_load_from_cache
+
     try:
         found = try_to_load_from_cache(entry.repo_id, entry.filename, revision=entry.revision)
     except ValueError as e:  # a malformed repo_id in the table
@@ -178,6 +178,9 @@ def _install(entry: ModelEntry, download: Path, source: str) -> StoredModel:
     converted to safetensors first. A file that fails is deleted, never kept. The record
     is a convenience: where it can't be written (a read-only shared cache), the checked
     file is still used."""
+    from vsr_cli.models.psrt import PSRTRecurrent  # torch: only once there is a file
+    from vsr_cli.weights import read_checkpoint, write_safetensors
+
     in_hub_cache = Path(constants.HF_HUB_CACHE) in download.parents
     try:
         model = PSRTRecurrent.from_state_dict(read_checkpoint(download))  # strict

@@ -6,7 +6,8 @@ A source that answers that it has no such file raises :class:`SourceMissing` at
 once (HTTP 404, no such repository or revision), one that cannot deliver raises
 :class:`SourceFailed` (network, refusal, quota; Drive reports a deleted file this
 way too); either way the caller moves on to the next after one try, and reports
-every reason if none delivers.
+every reason if none delivers. The HTTP clients load when a download begins: listing
+models and checking settings never pay for them.
 """
 
 from __future__ import annotations
@@ -16,18 +17,6 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol
-
-import gdown
-import requests
-from gdown.exceptions import DownloadError
-from huggingface_hub import get_hf_file_metadata, hf_hub_download, hf_hub_url
-from huggingface_hub.errors import (
-    GatedRepoError,
-    HfHubHTTPError,
-    RemoteEntryNotFoundError,
-    RepositoryNotFoundError,
-    RevisionNotFoundError,
-)
 
 from vsr_cli.registry import ModelEntry
 
@@ -60,6 +49,15 @@ class HubSource:
         self.label = f"Hugging Face Hub {entry.repo_id}@{entry.revision}"
 
     def fetch(self, workdir: Path, progress: Progress | None) -> Path:
+        from huggingface_hub import get_hf_file_metadata, hf_hub_download, hf_hub_url
+        from huggingface_hub.errors import (
+            GatedRepoError,
+            HfHubHTTPError,
+            RemoteEntryNotFoundError,
+            RepositoryNotFoundError,
+            RevisionNotFoundError,
+        )
+
         entry, endpoint = self.entry, os.environ.get("HF_ENDPOINT") or None
         url = hf_hub_url(entry.repo_id, entry.filename, revision=entry.revision, endpoint=endpoint)
         try:
@@ -109,6 +107,10 @@ class DriveSource:
         self.label = "Google Drive " + ", then ".join(where)
 
     def _listed_id(self) -> str:
+        import gdown
+        import requests
+        from gdown.exceptions import DownloadError
+
         try:
             listing = gdown.download_folder(
                 id=self.entry.drive_folder,
@@ -143,6 +145,10 @@ def _gdown(workdir: Path, progress: Progress | None, **what: str) -> Path:
     """Download with gdown into a name of this file's own (its URL or Drive id), so a
     partial file (gdown keeps it as ``*.part`` beside the target) is resumed only from
     the same file."""
+    import gdown
+    import requests
+    from gdown.exceptions import DownloadError
+
     key = what.get("url") or what["id"]
     target = workdir / f"download-{hashlib.sha1(key.encode()).hexdigest()[:10]}"
     try:

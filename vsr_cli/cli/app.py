@@ -114,7 +114,19 @@ def _main(app: typer.Typer, prog_name: str) -> None:
         code = app(prog_name=prog_name, standalone_mode=False)
     except Exception as e:
         code = _report(e)
+    if code in (EXIT_INTERRUPTED, EXIT_TERMINATED):
+        _exit_now(code)
     raise SystemExit(code if isinstance(code, int) else 0)
+
+
+def _exit_now(code: int) -> None:
+    """Leave at once once a signal's run is cleaned up: where a C extension saw the
+    KeyboardInterrupt first (torch's start-up), Python's own exit would end the process
+    by SIGINT, so that the shell sees a kill instead of the documented exit code."""
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError):
+            stream.flush()
+    os._exit(code)
 
 
 def _app(**settings: object) -> typer.Typer:

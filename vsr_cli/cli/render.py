@@ -7,8 +7,8 @@ import csv
 import math
 import sys
 from dataclasses import asdict
+from typing import TYPE_CHECKING
 
-from huggingface_hub.utils import disable_progress_bars
 from rich.console import Console
 from rich.progress import (
     BarColumn,
@@ -20,14 +20,18 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from vsr_cli.api import BenchResult, EvalReport, ModelListing
 from vsr_cli.events import JsonReporter, QuietReporter, Reporter, RichReporter
+
+if TYPE_CHECKING:
+    from vsr_cli.api import BenchResult, EvalReport, ModelListing
 
 stderr = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
 def reporter(json_events: bool, quiet: bool) -> Reporter:
     if json_events:
+        from huggingface_hub.utils import disable_progress_bars
+
         disable_progress_bars()  # the Hub's bars would break the one-object-per-line stream
         return JsonReporter()
     # Bars only on a terminal: in logs and pipes they would be noise; a closing line per

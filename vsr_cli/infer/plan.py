@@ -27,8 +27,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-import numpy as np
-
+from vsr_cli.config import Tiling
 from vsr_cli.models.descriptor import PSRT_RECURRENT
 
 
@@ -88,44 +87,29 @@ def _same_size(windows: list[Window], length: int, align: int) -> list[Window]:
     return [Window(a, a + size, w.core_start, w.core_stop) for a, w in zip(starts, windows)]
 
 
-def blend_weights(window: Window, length: int, fade: int, scale: int = 1) -> np.ndarray:
+def blend_weights(window: Window, length: int, fade: int, scale: int = 1) -> list[float]:
     """Weights over ``window``'s read range (times ``scale``): 1 in the core, 0 outside,
     linear across ``fade`` units centred on each boundary with a neighbour.
 
     The weights of all windows from one ``split`` sum to exactly one everywhere.
     """
     fade = fade * scale
-    pos = np.arange(window.start * scale, window.stop * scale, dtype=np.float64) + 0.5
-    weight = np.ones_like(pos)
-    if window.core_start > 0:
-        edge = window.core_start * scale
-        weight *= _ramp(pos - edge, fade)
-    if window.core_stop < length:
-        edge = window.core_stop * scale
-        weight *= _ramp(edge - pos, fade)
-    return weight.astype(np.float32)
+    weights = []
+    for i in range(window.start * scale, window.stop * scale):
+        pos, weight = i + 0.5, 1.0
+        if window.core_start > 0:
+            weight *= _ramp(pos - window.core_start * scale, fade)
+        if window.core_stop < length:
+            weight *= _ramp(window.core_stop * scale - pos, fade)
+        weights.append(weight)
+    return weights
 
 
-def _ramp(distance_inside: np.ndarray, fade: int) -> np.ndarray:
+def _ramp(distance_inside: float, fade: int) -> float:
     """0 -> 1 as a position moves into a core across a boundary, over ``fade`` units."""
     if fade <= 0:
-        return (distance_inside > 0).astype(np.float64)
-    return np.clip(distance_inside / fade + 0.5, 0.0, 1.0)
-
-
-@dataclass(frozen=True)
-class Tiling:
-    """How a video is cut: the tile side in low-res pixels and the chunk length in frames
-    (``None``: sized from free memory by ``auto_sizes``; 0: the whole frame, the whole
-    clip), the context read on each side of a tile or chunk that has a neighbour, and how
-    many chunks run side by side in one pass (``None``: as many as memory holds, up to 4,
-    on a GPU; 1 elsewhere)."""
-
-    tile: int | None = None
-    tile_overlap: int = 16
-    chunk: int | None = None
-    chunk_overlap: int = 4
-    chunk_batch: int | None = None
+        return float(distance_inside > 0)
+    return min(1.0, max(0.0, distance_inside / fade + 0.5))
 
 
 @dataclass(frozen=True)

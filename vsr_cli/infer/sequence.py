@@ -15,11 +15,12 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from vsr_cli.config import Tiling
 from vsr_cli.context import RunContext
 from vsr_cli.infer.backend import free_memory
 from vsr_cli.infer.engine import Engine
 from vsr_cli.infer.pixels import unit_range
-from vsr_cli.infer.plan import ChunkPlan, Tiling, auto_chunk_batch, auto_sizes, default_fade
+from vsr_cli.infer.plan import ChunkPlan, auto_chunk_batch, auto_sizes, default_fade
 from vsr_cli.infer.stitch import ChunkStitcher
 
 Tag = TypeVar("Tag")

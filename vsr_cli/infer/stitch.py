@@ -20,7 +20,7 @@ def _device_weights(
 ) -> Tensor:
     """``blend_weights`` on the device, copied there once: every chunk of a video cuts
     the same tiles, and each copy from host memory would make the host wait."""
-    return torch.from_numpy(blend_weights(window, length, fade, scale)).to(device)
+    return torch.tensor(blend_weights(window, length, fade, scale), dtype=torch.float32).to(device)
 
 
 class TileCanvas:
@@ -58,8 +58,9 @@ class ChunkStitcher:
     def add(self, window: Window, frames: Tensor, last: bool) -> list[tuple[int, Tensor]]:
         """``frames``: the outputs for ``window.start..window.stop``. Returns finished frames."""
         length = window.core_stop if last else window.core_stop + 1
-        weights = blend_weights(window, length, self.fade)
-        for offset, weight in enumerate(weights):
+        # float32, as the frames are: the same products as the tiles' weights give
+        weights = torch.tensor(blend_weights(window, length, self.fade), dtype=torch.float32)
+        for offset, weight in enumerate(weights.tolist()):
             if weight > 0:
                 index = window.start + offset
                 contribution = frames[offset] * float(weight)

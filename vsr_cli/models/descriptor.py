@@ -1,15 +1,14 @@
-"""What a caller must know to feed a network, without reading its code.
+"""The model's contract: what a caller must know to feed the network, with no torch and
+no reading of its code (spandrel's ``ModelDescriptor`` in spirit).
 
-The engine pads, tiles and casts by these fields alone, so another network of
-the family (or a future one) needs a new descriptor, not a new engine.
+The network reads its facts from here (``psrt.py``, ``warp.py``), and so do planning,
+settings and the engine: another network of the family needs a new descriptor, not a
+new engine, and checking a setting never imports torch.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-
-from vsr_cli.models.psrt import MIN_SIZE, SCALE
-from vsr_cli.models.warp import PATCH
 
 
 @dataclass(frozen=True)
@@ -18,13 +17,17 @@ class ModelDescriptor:
     scale: int  # output side = scale x input side, always
     min_size: int  # smallest input side: smaller frames are padded (edges repeated)
     alignment: int  # tiles start on this grid so they see the whole frame's windows/patches
-    half_precisions: tuple[str, ...]  # the half dtypes it runs in without losing its function
+    precisions: tuple[str, ...]  # the dtypes it runs in without losing its function
+
+    @property
+    def half_precisions(self) -> tuple[str, ...]:
+        return tuple(p for p in self.precisions if p != "fp32")
 
 
 PSRT_RECURRENT = ModelDescriptor(
     name="psrt-recurrent",
-    scale=SCALE,
-    min_size=MIN_SIZE,  # SpyNet's pyramid
-    alignment=PATCH,  # attention windows and flow patches are 8x8
-    half_precisions=("fp16", "bf16"),
+    scale=4,
+    min_size=64,  # SpyNet's pyramid halves a frame five times
+    alignment=8,  # attention windows and flow patches are 8x8
+    precisions=("fp32", "fp16", "bf16"),
 )

@@ -18,11 +18,12 @@ from typing import Literal
 import torch
 from torch import nn
 
+from vsr_cli.models.descriptor import PSRT_RECURRENT
 from vsr_cli.models.psrt import PSRTRecurrent
 from vsr_cli.models.swin import BlockStack, WindowAttention
 
 Precision = Literal["fp32", "fp16", "bf16"]
-PRECISIONS: tuple[str, ...] = ("auto", "fp32", "fp16", "bf16")
+PRECISIONS: tuple[str, ...] = ("auto", *PSRT_RECURRENT.precisions)
 _HALF = {"fp16": torch.float16, "bf16": torch.bfloat16}
 
 

@@ -25,6 +25,7 @@ from torch import Tensor, nn
 
 from vsr_cli.errors import CheckpointError
 from vsr_cli.models.casts import cast
+from vsr_cli.models.descriptor import PSRT_RECURRENT
 from vsr_cli.models.spynet import SpyNet
 from vsr_cli.models.swin import (
     ATTENTIONS,
@@ -37,8 +38,8 @@ from vsr_cli.models.swin import (
 from vsr_cli.models.warp import flow_warp, patch_warp
 
 BRANCHES = ("backward_1", "forward_1", "backward_2", "forward_2")
-SCALE = 4
-MIN_SIZE = 64  # SpyNet's pyramid needs at least 64 px per side
+SCALE = PSRT_RECURRENT.scale
+MIN_SIZE = PSRT_RECURRENT.min_size
 HR_WIDTH = 64  # reconstruction width after upconv2; fixed in every checkpoint
 FLOW_PAIRS_PER_CALL = 8  # frame pairs per SpyNet call: fewer launches, bounded memory
 

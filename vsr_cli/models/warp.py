@@ -13,8 +13,9 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from vsr_cli.models.casts import as_float32, cast
+from vsr_cli.models.descriptor import PSRT_RECURRENT
 
-PATCH = 8  # PSRT moves features in 8x8 patches
+PATCH = PSRT_RECURRENT.alignment  # PSRT moves features in 8x8 patches
 
 
 def divisor_values(h: int, w: int, device: torch.device) -> tuple[float, float]:

@@ -1,8 +1,6 @@
-"""Many videos: the work list, its shards, and one worker per device.
+"""Doing the work ``run/work.py`` planned: one file, or a batch with one worker per device.
 
-The work list is sorted, so ``--shard K/N`` (every N-th item from the K-th)
-gives N machines disjoint, stable shares with no coordinator. Outputs are
-written atomically, so an existing output is a finished one and
+Outputs are written atomically, so an existing output is a finished one and
 ``--skip-existing`` resumes an interrupted batch.
 """
 
@@ -12,70 +10,46 @@ import queue
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
-from pathlib import Path
 
 from vsr_cli.config import UpscaleConfig
 from vsr_cli.context import Cancelled, RunContext
-from vsr_cli.errors import InputError, NoVideoStreamError, VsrError
+from vsr_cli.errors import InternalError, NoVideoStreamError, VsrError, bugs_named
 from vsr_cli.events import Outcome
 from vsr_cli.infer.engine import Engine
+from vsr_cli.run.pieces import segment_note
 from vsr_cli.run.upscale import upscale_video
-
-VIDEO_EXTENSIONS = frozenset(
-    ".3g2 .3gp .asf .avi .divx .f4v .flv .m2t .m2ts .m2v .m4v .mkv .mod .mov .mp4 .mpeg .mpg "
-    ".mts .mxf .nut .ogv .tod .ts .vob .webm .wmv .y4m".split()
-)
-
+from vsr_cli.run.work import Task, Work
 
 CANCEL_WAIT = 30.0  # seconds an interrupted batch waits for its workers' chunks to end
 
 
-@dataclass(frozen=True)
-class Task:
-    src: Path
-    dst: Path
-
-
-def collect(inputs: list[Path], out_dir: Path, recursive: bool, ext: str | None) -> list[Task]:
-    """Every video among ``inputs`` (files, or folders searched by extension), sorted,
-    each with its output path under ``out_dir`` (same relative path and name).
-
-    The output folder is never searched (it may sit inside an input folder, holding an
-    earlier run's outputs), and two inputs bound for one output are refused before any
-    work rather than one overwriting the other.
-    """
-    out_root = out_dir.resolve()
-    tasks = []
-    for item in inputs:
-        if item.is_dir():
-            found = item.rglob("*") if recursive else item.iterdir()
-            videos = [
-                p
-                for p in found
-                if p.is_file()
-                and p.suffix.lower() in VIDEO_EXTENSIONS
-                and out_root not in p.resolve().parents
-                # not hidden: vsr-cli's own job folders and partial files are
-                and not any(part.startswith(".") for part in p.relative_to(item).parts)
-            ]
-            tasks += [Task(p, out_dir / p.relative_to(item)) for p in videos]
-        else:
-            tasks.append(Task(item, out_dir / item.name))
-    if ext:
-        suffix = ext if ext.startswith(".") else f".{ext}"
-        tasks = [Task(t.src, t.dst.with_suffix(suffix)) for t in tasks]
-    tasks.sort(key=lambda t: str(t.src))
-    seen: dict[Path, Path] = {}
-    for task in tasks:
-        first = seen.setdefault(task.dst, task.src)
-        if first != task.src:
-            raise InputError(f"{first} and {task.src} would both be written to {task.dst}")
-    return tasks
-
-
-def take_shard(tasks: list[Task], k: int, n: int) -> list[Task]:
-    return tasks[k - 1 :: n]
+def run_work(
+    work: Work, engines: list[Engine], context: RunContext, skip_existing: bool = False
+) -> list[Outcome]:
+    """Upscale what ``plan_work`` planned; every outcome is also reported. One file's
+    failure is raised; a batch's are outcomes (the batch goes on)."""
+    reporter = context.reporter
+    if work.skipped:
+        outcome = Outcome(str(work.inputs[0]), "skipped", message="output exists")
+        reporter.outcome(outcome)
+        return [outcome]
+    if work.tasks is None:
+        src, dst = work.inputs[0], work.output
+        with bugs_named(str(src)):
+            result = upscale_video(src, dst, engines[0], work.config, context)
+        segment, note = work.config.pieces.segment, ""
+        if segment and result.pieces_left is not None:
+            note = segment_note(segment, result.pieces_left, dst)
+        published = str(dst) if result.pieces_left is None else ""
+        outcome = Outcome(
+            str(src), "done", result.frames, result.seconds, note, published, result.video_seconds
+        )
+        reporter.outcome(outcome)
+        return [outcome]
+    work.output.mkdir(parents=True, exist_ok=True)
+    outcomes = run_batch(work.tasks, engines, work.config, context, skip_existing)
+    reporter.summary(outcomes)
+    return outcomes
 
 
 def _run_one(
@@ -95,7 +69,7 @@ def _run_one(
     except VsrError as e:
         return Outcome(name, "failed", seconds=time.perf_counter() - started, message=str(e))
     except Exception as e:  # one broken file must not stop a batch
-        message = f"{name}: {type(e).__name__}: {e}"
+        message = str(InternalError(name, e))
         return Outcome(name, "failed", seconds=time.perf_counter() - started, message=message)
     return Outcome(
         name, "done", result.frames, result.seconds, output=str(task.dst),

@@ -24,8 +24,8 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
+from vsr_cli.config import Span
 from vsr_cli.errors import InputError, OutputError
-from vsr_cli.video.span import Span
 
 FORMAT = 1  # of job.json
 _SAMPLE = 1 << 20  # bytes hashed at each end of the input

@@ -15,11 +15,10 @@ from dataclasses import dataclass
 import av
 import numpy as np
 
-from vsr_cli.config import UpscaleConfig
+from vsr_cli.config import Tiling, UpscaleConfig
 from vsr_cli.context import RunContext
 from vsr_cli.infer.engine import Engine
 from vsr_cli.infer.pixels import HostFrame, input_pixels, upscale_alpha
-from vsr_cli.infer.plan import Tiling
 from vsr_cli.infer.sequence import upscale_frames
 from vsr_cli.video.reader import DecodedFrame
 from vsr_cli.video.writer import VideoWriter

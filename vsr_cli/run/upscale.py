@@ -9,16 +9,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-from vsr_cli.config import UpscaleConfig
+from vsr_cli.config import Span, UpscaleConfig
 from vsr_cli.context import RunContext
 from vsr_cli.errors import InputError
 from vsr_cli.infer.engine import Engine
 from vsr_cli.infer.sequence import pick_sizes
+from vsr_cli.run.assemble import join_job
 from vsr_cli.run.paths import STDIO, check_paths
-from vsr_cli.run.pieces import job_for, join_job, make_pieces
+from vsr_cli.run.pieces import job_for, make_pieces
 from vsr_cli.run.write import open_input, write_span
 from vsr_cli.video.reader import VideoInfo
-from vsr_cli.video.span import Span
 
 
 @dataclass(frozen=True)

@@ -10,13 +10,12 @@ from typing import BinaryIO
 
 import av
 
-from vsr_cli.config import UpscaleConfig
+from vsr_cli.config import Span, Tiling, UpscaleConfig
 from vsr_cli.context import RunContext
 from vsr_cli.infer.engine import Engine
-from vsr_cli.infer.plan import Tiling
 from vsr_cli.run.pump import pump
 from vsr_cli.video.reader import DecodedFrame, VideoReader
-from vsr_cli.video.span import Span, read_span
+from vsr_cli.video.span import read_span
 from vsr_cli.video.spec import OutputSpec
 from vsr_cli.video.writer import VideoWriter
 

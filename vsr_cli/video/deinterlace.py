@@ -15,7 +15,8 @@ from dataclasses import dataclass
 
 import av
 
-DEINTERLACE_MODES = ("auto", "off", "frame", "field")
+from vsr_cli.video.pyav import field_order
+
 _INTERLACED_ORDERS = {"tt": True, "tb": True, "bb": False, "bt": False}  # -> top field first
 # How much more a frame's lines must differ from the other field's than from their own
 # for idet to call it interlaced. Its default, 1.04, calls smooth progressive pictures
@@ -40,20 +41,13 @@ def detect_interlacing(
 ) -> Interlacing:
     """What the stream and its first decoded ``frames`` say, and what ``idet`` (ffmpeg's
     interlace detector) finds in each of those frames."""
-    order = _field_order(stream)
+    order = field_order(stream)
     flagged = order in _INTERLACED_ORDERS or any(f.interlaced_frame for f in frames)
     verdicts = _idet(stream, frames)
     tff, bff, progressive = (verdicts.count(v) for v in ("tff", "bff", "progressive"))
     combed = tff + bff >= max(2, len(verdicts) / 3) and not progressive
     top_first = tff >= bff if combed else _INTERLACED_ORDERS.get(order, True)
     return Interlacing(flagged, combed, top_first)
-
-
-def _field_order(stream: av.video.stream.VideoStream) -> str:
-    """FFmpeg's name for the stream's field order (``tt``: top coded and shown first)."""
-    value = stream.codec_context.field_order
-    names = {0: "unknown", 1: "progressive", 2: "tt", 3: "bb", 4: "tb", 5: "bt"}
-    return names.get(value, str(value or "")) if isinstance(value, int) else str(value or "")
 
 
 def _idet(stream: av.video.stream.VideoStream, frames: Sequence[av.VideoFrame]) -> list[str]:

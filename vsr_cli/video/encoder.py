@@ -14,10 +14,11 @@ import json
 import re
 import subprocess
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import av
 
+from vsr_cli.config import EncodeSettings
 from vsr_cli.errors import EncoderOptionError, OutputError
 from vsr_cli.video.ffmpeg import ffmpeg_reason
 from vsr_cli.video.hdr import HdrMetadata
@@ -34,15 +35,6 @@ _CONTAINER_CODECS = {
     "svcd": "mpeg2video",
     "dvd": "mpeg2video",
 }
-
-
-@dataclass(frozen=True)
-class EncodeSettings:
-    codec: str | None = None  # None: what the container and input imply (libx264 mostly)
-    crf: int | None = None
-    preset: str | None = None
-    pix_fmt: str | None = None  # None: the input's format where the encoder takes it
-    options: dict[str, str] = field(default_factory=dict)
 
 
 def default_codec(container: str, hdr: bool = False) -> str:

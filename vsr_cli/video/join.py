@@ -16,10 +16,11 @@ from pathlib import Path
 
 import av
 
+from vsr_cli.config import Span
 from vsr_cli.errors import InputError
 from vsr_cli.video.ffmpeg import ffmpeg_reason
 from vsr_cli.video.reader import VideoReader
-from vsr_cli.video.span import Span, read_packets
+from vsr_cli.video.span import read_packets
 from vsr_cli.video.writer import VideoWriter
 
 

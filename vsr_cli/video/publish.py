@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from vsr_cli.context import PartFiles
+from vsr_cli.errors import OutputError
 
 _PART = r"\.[0-9a-f]{8}\.part"  # what part_name puts between the stem and the extension
 _JUST_MADE = 1.0  # seconds
@@ -82,6 +83,18 @@ def leftovers(folder: Path) -> list[Leftover]:
             if re.fullmatch(rf"\..+{_PART}(\.[^.]+)?", name) and not _owned(path):
                 with contextlib.suppress(OSError):
                     found.append(Leftover(path, path.stat().st_size))
+    return found
+
+
+def remove_leftovers(folder: Path, dry_run: bool = False) -> list[Leftover]:
+    """``leftovers`` under ``folder``, removed unless ``dry_run``; the ones found."""
+    found = leftovers(folder)
+    if not dry_run:
+        for leftover in found:
+            try:
+                leftover.path.unlink(missing_ok=True)
+            except OSError as e:
+                raise OutputError(f"{leftover.path}: cannot remove it ({e.strerror})") from None
     return found
 
 

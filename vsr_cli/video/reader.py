@@ -17,11 +17,11 @@ from typing import BinaryIO
 import av
 import numpy as np
 
+from vsr_cli.config import DEINTERLACE_MODES
 from vsr_cli.context import RunContext
 from vsr_cli.errors import InputError, NoVideoStreamError
 from vsr_cli.video.color import EXACT, ColorSpec
 from vsr_cli.video.deinterlace import (
-    DEINTERLACE_MODES,
     Deinterlacer,
     Interlacing,
     deinterlacing,

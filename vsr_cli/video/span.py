@@ -13,31 +13,18 @@ from __future__ import annotations
 import itertools
 from collections import deque
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import TypeVar
 
 import av
 
+from vsr_cli.config import Span
 from vsr_cli.errors import InputError
 from vsr_cli.video.reader import ATTACHED_PIC, DecodedFrame, VideoReader
 
 SEEK_BACK = 1.0  # seconds before the context to seek to (more if the demuxer lands late)
 AFTER_END = 1.0  # seconds read past the end for packets demuxed behind the video
 T = TypeVar("T")
-
-
-@dataclass(frozen=True)
-class Span:
-    start: float = 0.0  # seconds after the first frame
-    end: float | None = None  # exclusive; None: the end of the video
-
-    def __post_init__(self) -> None:
-        if self.start < 0 or (self.end is not None and self.end <= self.start):
-            raise ValueError("a span ends after it starts, at 0 s or later")
-
-    @property
-    def whole(self) -> bool:
-        return self.start == 0 and self.end is None
 
 
 def _time(packet: av.Packet) -> float | None:

@@ -11,10 +11,10 @@ from fractions import Fraction
 
 import av
 
+from vsr_cli.config import Span
 from vsr_cli.video.color import ColorSpec
 from vsr_cli.video.hdr import HdrMetadata
 from vsr_cli.video.reader import VideoReader
-from vsr_cli.video.span import Span
 
 _QUICKTIME_KEYS = "com.apple.quicktime."
 

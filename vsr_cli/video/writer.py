@@ -31,11 +31,11 @@ import av
 import numpy as np
 from av.video.reformatter import VideoReformatter
 
+from vsr_cli.config import EncodeSettings
 from vsr_cli.context import RunContext
 from vsr_cli.errors import OutputError, UsageError
 from vsr_cli.video.color import EXACT
 from vsr_cli.video.encoder import (
-    EncodeSettings,
     check_encoder,
     choose_pix_fmt,
     default_codec,
