@@ -27,8 +27,9 @@ import torch
 from torch.nn.attention import SDPBackend, sdpa_kernel
 
 from vsr_cli.bench import synchronize
+from vsr_cli.config import PRECISIONS
 from vsr_cli.infer.backend import pick_device
-from vsr_cli.models.precision import PRECISIONS, for_precision, resolve_precision
+from vsr_cli.models.precision import for_precision, resolve_precision
 from vsr_cli.models.psrt import PSRTRecurrent
 from vsr_cli.models.windows import layout_for
 

@@ -32,7 +32,7 @@ import numpy as np
 from safetensors.torch import load_file
 
 from vsr_cli.bench import write_synthetic_clip
-from vsr_cli.config import Tiling
+from vsr_cli.config import Tiling, UpscaleConfig
 from vsr_cli.infer.backend import pick_device
 from vsr_cli.infer.engine import Engine
 from vsr_cli.infer.pixels import input_pixels, output_pixels
@@ -61,7 +61,9 @@ def _upscale(engine: Engine, frames: list[np.ndarray], chunk: int, overlap: int,
     h, w = frames[0].shape[:2]
     items = ((input_pixels(f), i) for i, f in enumerate(frames))
     out = {}
-    for sr, index in upscale_frames(items, engine, Tiling(tile, 16, chunk, overlap)):
+    for sr, index in upscale_frames(
+        items, UpscaleConfig(tiling=Tiling(tile, 16, chunk, overlap)), engine
+    ):
         out[index] = output_pixels(sr, 255, (w * SCALE, h * SCALE))
     return [out[i] for i in range(len(frames))]
 
@@ -92,7 +94,6 @@ def main() -> None:
         PSRTRecurrent.from_state_dict(state),
         device,
         resolve_precision(args.precision, device),
-        print,
     )
     with tempfile.TemporaryDirectory() as tmp:
         source = args.input

@@ -61,19 +61,19 @@ SHAPE: dict = {}  # the network's configuration: the released one unless --tiny
 
 def _engine(device: torch.device, precision: str, **levers: object) -> Engine:
     torch.manual_seed(0)
-    return Engine(PSRTRecurrent(**SHAPE), device, precision, print, **levers)
+    return Engine(PSRTRecurrent(**SHAPE), device, precision, **levers)
 
 
 def _fps(engine: Engine, lq: torch.Tensor, tile: int = 0, warm: int = 2, runs: int = 2) -> float:
     """Output frames per second, best of ``runs`` after ``warm`` calls (a graph is captured
     on a shape's second call); ``lq`` (t, ...) or (n, t, ...)."""
     for _ in range(warm):
-        engine.upscale(lq, tile, 16)
+        engine.upscale(lq, engine.fit(tile), 16)
     best = float("inf")
     for _ in range(runs):
         synchronize(engine.device)
         start = time.perf_counter()
-        engine.upscale(lq, tile, 16)
+        engine.upscale(lq, engine.fit(tile), 16)
         synchronize(engine.device)
         best = min(best, time.perf_counter() - start)
     return lq.shape[:-3].numel() / best
@@ -116,7 +116,7 @@ def main() -> None:
     lq = torch.rand(args.frames, 3, height, width)
     commit = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True)
     record: dict = {
-        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
         "commit": commit.stdout.strip(),
         "gpu": device_name(device),
         "torch": torch.__version__,
@@ -147,7 +147,7 @@ def main() -> None:
         engine = _engine(device, args.precision, compile=False, cuda_graphs=False)
         seconds = 1 / _fps(engine, lq[:4])
         with OpCounter() as counter:
-            engine.upscale(lq[:4], 0, 16)
+            engine.upscale(lq[:4], engine.fit(0), 16)
         created = counter.bytes_created / 4 / 1e9
         peak = next((v for k, v in PEAK_GBPS.items() if k in record["gpu"]), None)
         gbps = 2 * created / seconds  # each created byte is written once and read at least once

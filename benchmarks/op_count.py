@@ -96,11 +96,11 @@ def main() -> None:
         for module in model.modules():
             if isinstance(module, WindowAttention):
                 module.head_multiple = 8
-    engine = Engine(model, device, args.precision, print)
+    engine = Engine(model, device, args.precision)
     lq = torch.rand(args.frames, 3, height, width)
-    engine.upscale(lq, 0, 0)  # warm-up: caches, kernel selection
+    engine.upscale(lq, engine.fit(0), 0)  # warm-up: caches, kernel selection
     with OpCounter() as counter:
-        engine.upscale(lq, 0, 0)
+        engine.upscale(lq, engine.fit(0), 0)
     total = sum(counter.ops.values())
     per_frame = total / args.frames
     print(f"{device} {args.precision}, {args.frames} frames of {width}x{height}")
@@ -121,7 +121,7 @@ def main() -> None:
             f"1/{1 / ratio:.2f})"
         )
     with torch.profiler.profile() as profile:
-        engine.upscale(lq[:2], 0, 0)
+        engine.upscale(lq[:2], engine.fit(0), 0)
     attention = sorted({e.key for e in profile.key_averages() if "dot_product" in e.key})
     fused = [n for n in attention if any(k in n for k in FUSED_ATTENTION)]
     print(f"attention ops: {', '.join(attention)}")

@@ -48,7 +48,7 @@ from vsr_cli.video.writer import VideoWriter
 def _setup(tiny: bool) -> Engine:
     torch.manual_seed(0)
     config = dict(mid_channels=16, embed_dim=24, depths=(2,), num_heads=(2,)) if tiny else {}
-    return Engine(PSRTRecurrent(**config), torch.device("cpu"), "fp32", print)
+    return Engine(PSRTRecurrent(**config), torch.device("cpu"), "fp32")
 
 
 def overhead(args: argparse.Namespace) -> None:
@@ -66,12 +66,12 @@ def overhead(args: argparse.Namespace) -> None:
                 if isinstance(item, DecodedFrame)
             ]
         lq = torch.stack(frames)
-        engine.upscale(lq[:3], args.tile, overlap)  # warm-up, not timed
+        engine.upscale(lq[:3], engine.fit(args.tile), overlap)  # warm-up, not timed
         start = time.perf_counter()
         plan = ChunkPlan(args.chunk, options.tiling.chunk_overlap, 0)  # the pipeline's windows
         for k in range(-(-len(frames) // args.chunk) if args.chunk else 1):
             window = plan.window(k, len(frames))
-            engine.upscale(lq[window.start : window.stop], args.tile, overlap)
+            engine.upscale(lq[window.start : window.stop], engine.fit(args.tile), overlap)
         model_only = time.perf_counter() - start
         start = time.perf_counter()
         upscale_video(src, dst, engine, options, RunContext())

@@ -62,10 +62,12 @@ def main() -> None:
         if args.weights
         else PSRTRecurrent()
     )
-    reference = Engine(model, device, "fp32", print).upscale(lq, 0, 0)[0].clamp(0, 1)
+    plain = Engine(model, device, "fp32")
+    reference = plain.upscale(lq, plain.fit(0), 0).clamp(0, 1)
     print(f"{device}, {len(lq)} frames of {lq.shape[-1]}x{lq.shape[-2]}, against fp32")
     for precision in args.precisions:
-        out = Engine(model, device, precision, print).upscale(lq, 0, 0)[0].clamp(0, 1)
+        half = Engine(model, device, precision)
+        out = half.upscale(lq, half.fit(0), 0).clamp(0, 1)
         diff = (out - reference).abs()
         mse = diff.square().mean().item()
         psnr = 10 * math.log10(1 / mse) if mse > 0 else math.inf

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 from safetensors.torch import load_file
 
-from vsr_cli.config import Tiling
+from vsr_cli.config import Tiling, UpscaleConfig
 from vsr_cli.infer.backend import pick_device
 from vsr_cli.infer.engine import Engine
 from vsr_cli.infer.pixels import input_pixels, output_pixels
@@ -49,7 +49,9 @@ def _upscale(engine: Engine, frames: list[np.ndarray], cuts: bool, chunk: int) -
     items = ((input_pixels(f), i) for i, f in enumerate(frames))
     out = {
         i: output_pixels(sr, 255, (w * SCALE, h * SCALE))
-        for sr, i in upscale_frames(items, engine, Tiling(0, 16, chunk, 4), scene_cuts=cuts)
+        for sr, i in upscale_frames(
+            items, UpscaleConfig(tiling=Tiling(0, 16, chunk, 4), scene_cuts=cuts), engine
+        )
     }
     return [out[i] for i in range(len(frames))]
 
@@ -70,7 +72,7 @@ def main() -> None:
         state = {k: v.float() for k, v in tiny.items()}
     device = pick_device(args.device)
     precision = resolve_precision(args.precision, device)
-    engine = Engine(PSRTRecurrent.from_state_dict(state), device, precision, print)
+    engine = Engine(PSRTRecurrent.from_state_dict(state), device, precision)
     width, height = (int(v) for v in args.size.split("x"))
     n = args.frames
     one = [_pattern(i, width, height, False) for i in range(n)]

@@ -16,9 +16,10 @@ import time
 import torch
 
 from vsr_cli.bench import synchronize
+from vsr_cli.config import PRECISIONS
 from vsr_cli.infer.backend import pick_device
 from vsr_cli.infer.engine import Engine
-from vsr_cli.models.precision import PRECISIONS, resolve_precision
+from vsr_cli.models.precision import resolve_precision
 from vsr_cli.models.psrt import PSRTRecurrent
 
 
@@ -38,15 +39,15 @@ def main() -> None:
     torch.manual_seed(0)
     model = PSRTRecurrent()
     precision = resolve_precision(args.precision, device)
-    engines = {b: Engine(model, device, precision, print, tile_batch=b) for b in args.batches}
+    engines = {b: Engine(model, device, precision, tile_batch=b) for b in args.batches}
     lq = torch.rand(args.frames, 3, height, width)
-    outputs = {b: e.upscale(lq, args.tile, args.overlap)[0] for b, e in engines.items()}  # warm
+    outputs = {b: e.upscale(lq, e.fit(args.tile), args.overlap) for b, e in engines.items()}  # warm
     best = dict.fromkeys(args.batches, float("inf"))
     for _ in range(args.repeats):
         for b, engine in engines.items():
             synchronize(device)
             start = time.perf_counter()
-            engine.upscale(lq, args.tile, args.overlap)
+            engine.upscale(lq, engine.fit(args.tile), args.overlap)
             synchronize(device)
             best[b] = min(best[b], time.perf_counter() - start)
     first = args.batches[0]

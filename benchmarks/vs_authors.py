@@ -58,7 +58,6 @@ def main() -> None:
         PSRTRecurrent.from_state_dict(theirs.state_dict()),
         torch.device("cpu"),
         "fp32",
-        print,
         compile=args.compile,
     )
     lq = torch.rand(args.frames, 3, height, width)
@@ -68,7 +67,7 @@ def main() -> None:
             return theirs(lq[None])[0]
 
     def run_ours() -> torch.Tensor:
-        return ours.upscale(lq, 0, 0)[0]
+        return ours.upscale(lq, ours.fit(0), 0)
 
     ours_label = f"ours ({'compiled' if args.compile else 'eager'})"
     start = time.perf_counter()

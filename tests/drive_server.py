@@ -38,7 +38,7 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 DRIVE = "drive.google.com"
 USERCONTENT = "drive.usercontent.google.com"
 HOSTS = (DRIVE, USERCONTENT, "docs.google.com")
-LAST_MODIFIED = datetime.datetime(2022, 6, 1, 12, 0, tzinfo=datetime.timezone.utc)
+LAST_MODIFIED = datetime.datetime(2022, 6, 1, 12, 0, tzinfo=datetime.UTC)
 
 QUOTA_MESSAGE = (
     "Too many users have viewed or downloaded this file recently. Please try accessing"
@@ -121,7 +121,7 @@ NOT_FOUND_PAGE = _one_line(
 def _make_certificates(directory: Path) -> tuple[Path, Path, Path]:
     """A CA and one leaf for all Drive hosts, with the extensions strict verifiers
     (Python 3.13's VERIFY_X509_STRICT) insist on."""
-    now = datetime.datetime.now(datetime.timezone.utc)
+    now = datetime.datetime.now(datetime.UTC)
     ca_key = ec.generate_private_key(ec.SECP256R1())
     ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "vsr-cli test CA")])
     ca_ski = x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key())

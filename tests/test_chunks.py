@@ -8,7 +8,7 @@ import pytest
 import torch
 from test_engine import BatchLimitedDevice
 
-from vsr_cli.config import Tiling
+from vsr_cli.config import Tiling, UpscaleConfig
 from vsr_cli.context import RunContext
 from vsr_cli.events import CallbackReporter
 from vsr_cli.infer.engine import Engine
@@ -44,9 +44,10 @@ def test_chunk_batch_fits_memory_up_to_four():
     assert auto_chunk_batch(320, 180, Tiling(0, 16, 60, 4), gib, 4) == 1
 
 
-def _run(engine, frames, tiling):
+def _run(engine, frames, tiling, context=None):
     items = ((f, i) for i, f in enumerate(frames))
-    out = dict((i, f.cpu()) for f, i in upscale_frames(items, engine, tiling))
+    config = UpscaleConfig(tiling=tiling)
+    out = dict((i, f.cpu()) for f, i in upscale_frames(items, config, engine, context))
     return torch.stack([out[i] for i in range(len(frames))])
 
 
@@ -54,7 +55,7 @@ def _run(engine, frames, tiling):
 def test_chunks_side_by_side_are_bit_identical_to_one_at_a_time(golden_model, tile, count):
     torch.manual_seed(0)
     frames = list((torch.rand(count, 3, 64, 96) * 255).to(torch.uint8))
-    engine = Engine(golden_model, torch.device("cpu"), "fp32", print, tile_batch=2)
+    engine = Engine(golden_model, torch.device("cpu"), "fp32", tile_batch=2)
     one = _run(engine, frames, Tiling(tile, 16, 4, 2, chunk_batch=1))
     three = _run(engine, frames, Tiling(tile, 16, 4, 2, chunk_batch=3))
     assert torch.equal(one, three)
@@ -65,7 +66,7 @@ def test_uniform_chunks_agree_with_the_whole_clip(golden_model):
     stitched output stays within the stitching tolerance of one whole-clip pass."""
     torch.manual_seed(1)
     frames = list((torch.rand(12, 3, 64, 64) * 255).to(torch.uint8))
-    engine = Engine(golden_model, torch.device("cpu"), "fp32", print)
+    engine = Engine(golden_model, torch.device("cpu"), "fp32")
     whole = _run(engine, frames, Tiling(0, 16, 0, 4, chunk_batch=1)).clamp(0, 1)
     chunked = _run(engine, frames, Tiling(0, 16, 4, 4, chunk_batch=2)).clamp(0, 1)
     psnr = -10 * torch.log10(((whole - chunked) ** 2).mean())
@@ -78,16 +79,18 @@ def test_out_of_memory_halves_the_chunk_batch_and_keeps_it_halved(golden_params)
     model.load_state_dict(reference.state_dict())
     warnings: list[str] = []
     context = RunContext(CallbackReporter(None, warnings.append))
-    engine = Engine(model, torch.device("cpu"), "fp32", warnings.append)
+    engine = Engine(model, torch.device("cpu"), "fp32")
     torch.manual_seed(2)
     frames = list((torch.rand(13, 3, 64, 64) * 255).to(torch.uint8))
-    items = ((f, i) for i, f in enumerate(frames))
-    tiling = Tiling(0, 16, 4, 2, chunk_batch=4)
-    out = [f for f, _ in upscale_frames(items, engine, tiling, context=context)]
-    assert len(out) == 13 and engine.chunk_batch == 1
-    assert warnings == [
+    out = _run(engine, frames, Tiling(0, 16, 4, 2, chunk_batch=4), context)
+    assert len(out) == 13
+    halved = [
         "out of memory; retrying with 2 chunk(s) at a time",
         "out of memory; retrying with 1 chunk(s) at a time",
     ]
-    plain = Engine(reference, torch.device("cpu"), "fp32", print)
-    assert torch.equal(torch.stack(out).cpu(), _run(plain, frames, Tiling(0, 16, 4, 2, 1)))
+    assert warnings == halved  # kept halved for the rest of the run: said once
+    plain = Engine(reference, torch.device("cpu"), "fp32")
+    assert torch.equal(out, _run(plain, frames, Tiling(0, 16, 4, 2, 1)))
+    # What fits belongs to one run: the next file starts again from the settings.
+    _run(engine, frames, Tiling(0, 16, 4, 2, chunk_batch=4), context)
+    assert warnings == halved * 2

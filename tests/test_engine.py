@@ -7,6 +7,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from vsr_cli.context import RunContext
+from vsr_cli.events import CallbackReporter
 from vsr_cli.infer.engine import Engine
 from vsr_cli.infer.pixels import input_pixels
 from vsr_cli.models.psrt import PSRTRecurrent
@@ -32,20 +34,21 @@ def _golden_as(cls: type[PSRTRecurrent], params: dict) -> PSRTRecurrent:
 def test_out_of_memory_halves_the_tile_and_drops_nothing(golden_params):
     model = _golden_as(SmallDevice, golden_params)
     warnings: list[str] = []
-    engine = Engine(model, torch.device("cpu"), "fp32", warnings.append)
+    context = RunContext(CallbackReporter(None, warnings.append))
+    engine = Engine(model, torch.device("cpu"), "fp32")
     lq = torch.rand(3, 3, 64, 160)
-    out, tile = engine.upscale(lq, tile=0, overlap=16)
-    assert tile == 80 and out.shape == (3, 3, 256, 640)
+    fit = engine.fit(0)
+    out = engine.upscale(lq, fit, overlap=16, context=context)
+    assert fit.tile == 80 and out.shape == (3, 3, 256, 640)
     assert warnings == ["out of memory with tiles of 160 px; retrying with 80 px"]
-    expected, _ = Engine(
-        PSRTRecurrent.from_state_dict(golden_params), torch.device("cpu"), "fp32", warnings.append
-    ).upscale(lq, tile=80, overlap=16)
+    plain = Engine(PSRTRecurrent.from_state_dict(golden_params), torch.device("cpu"), "fp32")
+    expected = plain.upscale(lq, plain.fit(80), overlap=16)
     assert torch.equal(out, expected)
 
 
 def test_frames_under_64_px_are_padded_and_cropped(golden_model):
-    engine = Engine(golden_model, torch.device("cpu"), "fp32", print)
-    out, _ = engine.upscale(torch.rand(2, 3, 40, 50), tile=0, overlap=0)
+    engine = Engine(golden_model, torch.device("cpu"), "fp32")
+    out = engine.upscale(torch.rand(2, 3, 40, 50), engine.fit(0), overlap=0)
     assert out.shape == (2, 3, 160, 200)
 
 
@@ -53,13 +56,15 @@ def test_8_bit_frames_go_to_the_engine_as_bytes_and_compute_the_same(golden_mode
     """Decoded 8-bit frames reach the engine as uint8 (a quarter of the bytes over PCIe)
     and become [0, 1] floats there: the same output as frames converted on the host,
     also for frames under 64 px (padded after the conversion)."""
-    engine = Engine(golden_model, torch.device("cpu"), "fp32", print)
+    engine = Engine(golden_model, torch.device("cpu"), "fp32")
     for height, width in ((64, 72), (40, 50)):
         rgb = np.random.default_rng(0).integers(0, 256, (height, width, 3), dtype=np.uint8)
         pixels = input_pixels(rgb)
         assert pixels.dtype == torch.uint8 and pixels.shape == (3, height, width)
-        as_bytes, _ = engine.upscale(torch.stack([pixels] * 2), tile=0, overlap=0)
-        as_floats, _ = engine.upscale(torch.stack([pixels.float() / 255] * 2), tile=0, overlap=0)
+        as_bytes = engine.upscale(torch.stack([pixels] * 2), engine.fit(0), overlap=0)
+        as_floats = engine.upscale(
+            torch.stack([pixels.float() / 255] * 2), engine.fit(0), overlap=0
+        )
         assert torch.equal(as_bytes, as_floats)
     deep = input_pixels(np.full((64, 64, 3), 65535, dtype=np.uint16))
     assert deep.dtype == torch.float32 and deep.max().item() == 1.0
@@ -101,8 +106,8 @@ def test_tiles_run_in_batches_of_one_shape(golden_params):
     for batch in (1, 4):
         model = _golden_as(ShapeLog, golden_params)
         model.shapes = []
-        engine = Engine(model, torch.device("cpu"), "fp32", print, tile_batch=batch)
-        outputs.append(engine.upscale(lq, tile=64, overlap=16)[0])
+        engine = Engine(model, torch.device("cpu"), "fp32", tile_batch=batch)
+        outputs.append(engine.upscale(lq, engine.fit(64), overlap=16))
         shapes.append(model.shapes)
     # 2 rows x 4 columns of tiles, all 68x88 (edge tiles grown into more context).
     assert shapes[0] == [(1, 3, 3, 68, 88)] * 8
@@ -122,9 +127,11 @@ class BatchLimitedDevice(PSRTRecurrent):
 def test_out_of_memory_runs_fewer_tiles_at_a_time_first(golden_params):
     model = _golden_as(BatchLimitedDevice, golden_params)
     warnings: list[str] = []
-    engine = Engine(model, torch.device("cpu"), "fp32", warnings.append, tile_batch=4)
-    out, tile = engine.upscale(torch.rand(2, 3, 64, 160), tile=64, overlap=16)
-    assert tile == 64 and engine.tile_batch == 1 and out.shape == (2, 3, 256, 640)
+    context = RunContext(CallbackReporter(None, warnings.append))
+    engine = Engine(model, torch.device("cpu"), "fp32", tile_batch=4)
+    fit = engine.fit(64)
+    out = engine.upscale(torch.rand(2, 3, 64, 160), fit, overlap=16, context=context)
+    assert fit.tile == 64 and fit.tile_batch == 1 and out.shape == (2, 3, 256, 640)
     assert warnings == [
         "out of memory; retrying with 2 tile(s) at a time",
         "out of memory; retrying with 1 tile(s) at a time",
@@ -138,14 +145,14 @@ def test_x2_and_x3_are_resized_tile_by_tile_as_the_whole_frame_would_be(golden_m
     the default overlap (measured: 0.003-0.005 at worst, at seams; 77-79 dB), also in
     the frame's last rows (the padding of frames under 64 px is cut before resizing,
     or it bleeds 0.09 into them); a frame run whole is resized in one call, exactly."""
-    engine = Engine(golden_model, torch.device("cpu"), "fp32", print)
+    engine = Engine(golden_model, torch.device("cpu"), "fp32")
     height, width = size
     smooth = torch.rand(3, 3, height // 4, width // 4, generator=torch.Generator().manual_seed(0))
     lq = F.interpolate(smooth, size=size, mode="bicubic").clamp(0, 1)
-    stitched_x4, _ = engine.upscale(lq, tile=64, overlap=16)
-    whole_x4, _ = engine.upscale(lq, tile=0, overlap=16)
+    stitched_x4 = engine.upscale(lq, engine.fit(64), overlap=16)
+    whole_x4 = engine.upscale(lq, engine.fit(0), overlap=16)
     for scale in (2, 3):
-        tiled, _ = engine.upscale(lq, tile=64, overlap=16, scale=scale)
+        tiled = engine.upscale(lq, engine.fit(64), overlap=16, scale=scale)
         assert tiled.shape == (3, 3, height * scale, width * scale)
         expected = F.interpolate(
             stitched_x4, scale_factor=scale / 4, mode="bicubic", antialias=True
@@ -154,6 +161,6 @@ def test_x2_and_x3_are_resized_tile_by_tile_as_the_whole_frame_would_be(golden_m
         assert error.max().item() < 0.01
         assert error[..., -2:, :].max().item() < 0.004 and error[..., -2:].max().item() < 0.004
         assert (error**2).mean().item() < 1e-7  # > 70 dB
-        whole, _ = engine.upscale(lq, tile=0, overlap=16, scale=scale)
+        whole = engine.upscale(lq, engine.fit(0), overlap=16, scale=scale)
         resized = F.interpolate(whole_x4, scale_factor=scale / 4, mode="bicubic", antialias=True)
         assert torch.equal(whole, resized)

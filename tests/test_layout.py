@@ -17,7 +17,7 @@ LAYERS = [
     ["infer"],
     ["video"],
     ["run", "quality"],
-    ["bench"],
+    ["bench", "doctor"],
     ["api"],
     ["cli", "__init__", "__main__"],
 ]

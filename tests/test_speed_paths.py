@@ -32,17 +32,12 @@ def test_compiled_model_matches_eager(golden_params, user_cache, monkeypatch):
     monkeypatch.setenv("XDG_CACHE_HOME", str(user_cache))
     configure_backend([torch.device("cpu")])  # as load_engines does, before any engine
     lq = torch.rand(3, 3, 64, 72)
-    eager, _ = Engine(
-        PSRTRecurrent.from_state_dict(golden_params), torch.device("cpu"), "fp32", print
-    ).upscale(lq, 0, 0)
+    plain = Engine(PSRTRecurrent.from_state_dict(golden_params), torch.device("cpu"), "fp32")
+    eager = plain.upscale(lq, plain.fit(0), 0)
     engine = Engine(
-        PSRTRecurrent.from_state_dict(golden_params),
-        torch.device("cpu"),
-        "fp32",
-        print,
-        compile=True,
+        PSRTRecurrent.from_state_dict(golden_params), torch.device("cpu"), "fp32", compile=True
     )
-    compiled, _ = engine.upscale(lq, 0, 0)
+    compiled = engine.upscale(lq, engine.fit(0), 0)
     assert (compiled - eager).abs().max().item() <= 1e-4
     assert "patch_align.forward_2.conv_after_body.weight" in engine.model.state_dict()
     assert any((user_cache / "vsr-cli" / "inductor").iterdir())

@@ -25,7 +25,7 @@ import importlib
 import logging
 import os
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
@@ -40,7 +40,7 @@ if TYPE_CHECKING:
     from vsr_cli.bench import BenchResult, BenchSettings
     from vsr_cli.infer.backend import devices
     from vsr_cli.infer.engine import Engine
-    from vsr_cli.model_store import StoredModel
+    from vsr_cli.model_store import ModelListing, StoredModel
     from vsr_cli.quality.compare import Picture
     from vsr_cli.quality.dataset import Clip
     from vsr_cli.quality.evaluate import EvalReport
@@ -58,6 +58,8 @@ _LAZY = {
     "BenchSettings": "vsr_cli.bench",
     "Engine": "vsr_cli.infer.engine",
     "EvalReport": "vsr_cli.quality.evaluate",
+    "ModelListing": "vsr_cli.model_store",
+    "Work": "vsr_cli.run.work",
     "Result": "vsr_cli.run.upscale",
     "devices": "vsr_cli.infer.backend",
 }
@@ -92,13 +94,6 @@ def load_engines(
 ) -> list[Engine]:
     """One engine per device, all from one read of the weights: a local file, or a model
     of weights.toml fetched on first use (``download`` shows it)."""
-    load_torch()
-    from vsr_cli.infer.backend import configure_backend, devices
-    from vsr_cli.infer.engine import Engine
-    from vsr_cli.models.precision import resolve_precision
-    from vsr_cli.models.psrt import PSRTRecurrent
-    from vsr_cli.weights import read_checkpoint
-
     settings = EngineConfig(
         model=model,
         weights=Path(weights) if weights else None,
@@ -108,7 +103,24 @@ def load_engines(
         tile_batch=tile_batch,
         cuda_graphs=cuda_graphs,
     )
+    return engines_for(settings, warn, download)
+
+
+def engines_for(
+    settings: EngineConfig,
+    warn: Callable[[str], None] = _log.warning,
+    download: DownloadProgress | None = None,
+) -> list[Engine]:
+    """``load_engines`` for settings already built (and checked)."""
+    load_torch()
+    from vsr_cli.infer.backend import configure_backend, devices
+    from vsr_cli.infer.engine import Engine
+    from vsr_cli.models.precision import precision_choice
+    from vsr_cli.models.psrt import PSRTRecurrent
+    from vsr_cli.weights import read_checkpoint
+
     found = devices(settings.device)
+    precisions = [precision_choice(settings.precision, d) for d in found]
     if settings.device == "auto" and found[0].type == "cpu":
         warn("no GPU found: running on the CPU, which is slow")
     configure()
@@ -119,13 +131,13 @@ def load_engines(
         Engine(
             PSRTRecurrent.from_state_dict(state),
             d,
-            resolve_precision(settings.precision, d),
-            warn,
-            settings.compile,
-            settings.tile_batch,
-            settings.cuda_graphs,
+            precision,
+            compile=settings.compile,
+            tile_batch=settings.tile_batch,
+            cuda_graphs=settings.cuda_graphs,
+            precision_reason=why,
         )
-        for d in found
+        for d, (precision, why) in zip(found, precisions, strict=True)
     ]
 
 
@@ -224,34 +236,11 @@ def run_work(
     return run(work, engines, RunContext(reporter), skip_existing)
 
 
-@dataclass(frozen=True)
-class ModelListing:
-    """A model of weights.toml, and whether (and from where) it is cached."""
-
-    name: str
-    default: bool
-    description: str
-    scale: int
-    license: str
-    cached: StoredModel | None
-
-
 def models() -> list[ModelListing]:
     """Every model of weights.toml, looking only at the local cache (no network)."""
-    from vsr_cli.model_store import stored
+    from vsr_cli.model_store import listing
 
-    registry = load_registry()
-    return [
-        ModelListing(
-            e.name,
-            e.name == registry.default,
-            e.description,
-            e.scale,
-            e.license,
-            stored(e, check=False),
-        )
-        for e in registry.models.values()
-    ]
+    return listing(load_registry())
 
 
 def download(
@@ -394,6 +383,23 @@ def clean(folder: str | os.PathLike, dry_run: bool = False) -> list[Leftover]:
     if not path.is_dir():
         raise InputError(f"{folder}: no such folder")
     return remove_leftovers(path, dry_run)
+
+
+def doctor(device: str = "auto", check: bool = False, forget: bool = False) -> dict:
+    """``vsr doctor``: versions, devices, compilers, the levers that run on ``device`` and
+    why; ``check`` runs each on a tiny model; ``forget`` clears the remembered failures
+    first."""
+    load_torch()
+    from vsr_cli.doctor import report
+    from vsr_cli.infer import fallback
+    from vsr_cli.infer.backend import devices
+
+    chosen = devices(device)[0]
+    forgotten = fallback.forget() if forget else None
+    found = report(chosen, check)
+    if forgotten is not None:
+        found["forgotten"] = forgotten
+    return found
 
 
 def bench(

@@ -126,16 +126,27 @@ def _time(
     synchronize(device)
     start = time.perf_counter()
     for _ in range(warm_calls):
-        engine.upscale(lq, tile, overlap)
+        engine.upscale(lq, engine.fit(tile), overlap)
     synchronize(device)
     warmup = time.perf_counter() - start
     times = []
     for _ in range(repeats):
         start = time.perf_counter()
-        engine.upscale(lq, tile, overlap)
+        engine.upscale(lq, engine.fit(tile), overlap)
         synchronize(device)
         times.append(time.perf_counter() - start)
     return _Timing(warmup, min(times) / len(lq))
+
+
+def _end_to_end(engine: Engine, s: BenchSettings, context: RunContext) -> float:
+    """Frames per second through the whole pipeline, on a synthetic clip of the size."""
+    width, height = s.size
+    with tempfile.TemporaryDirectory() as tmp:
+        src, dst = Path(tmp) / "in.mkv", Path(tmp) / "out.mkv"
+        write_synthetic_clip(src, s.frames, width, height)
+        config = UpscaleConfig(tiling=Tiling(s.tile, s.tile_overlap, 0), overwrite=True)
+        result = upscale_video(src, dst, engine, config, context)
+    return result.frames / result.seconds
 
 
 def run_bench(
@@ -155,42 +166,36 @@ def run_bench(
     """
     s = settings
     width, height = s.size
-    tile, overlap, frames = s.tile, s.tile_overlap, s.frames
     tuned = s.compile or s.cuda_graphs
-    lq = torch.rand(frames, 3, height, width)
-    if device.type == "cuda":
-        torch.cuda.reset_peak_memory_stats(device)
-    warn = context.warn
-    engine = Engine(model, device, precision, warn, False, s.tile_batch, cuda_graphs=False)
-    eager = _time(engine, lq, tile, overlap, s.repeats)
+    lq = torch.rand(s.frames, 3, height, width)
+    engine = Engine(model, device, precision, tile_batch=s.tile_batch)
+    eager = _time(engine, lq, s.tile, s.tile_overlap, s.repeats)
     timing, compile_seconds, break_even = eager, None, None
     if tuned:
         engine = Engine(
-            model, device, precision, warn, s.compile, s.tile_batch, cuda_graphs=s.cuda_graphs
+            model,
+            device,
+            precision,
+            compile=s.compile,
+            tile_batch=s.tile_batch,
+            cuda_graphs=s.cuda_graphs,
         )
         # A graph is captured on a shape's second call: both calls are warm-up.
         warm_calls = 2 if s.cuda_graphs and device.type == "cuda" else 1
-        timing = _time(engine, lq, tile, overlap, s.repeats, warm_calls)
+        timing = _time(engine, lq, s.tile, s.tile_overlap, s.repeats, warm_calls)
         compile_seconds = max(0.0, timing.warmup - eager.warmup)
         saved = eager.per_frame - timing.per_frame
         break_even = compile_seconds / saved if saved > 0 else None
     tflops = model.flops_per_frame(height, width) / timing.per_frame / 1e12
     peak = _peak(device, precision)
     memory = torch.cuda.max_memory_allocated(device) / 2**30 if device.type == "cuda" else None
-    e2e = None
-    if s.pipeline:
-        with tempfile.TemporaryDirectory() as tmp:
-            src, dst = Path(tmp) / "in.mkv", Path(tmp) / "out.mkv"
-            write_synthetic_clip(src, frames, width, height)
-            config = UpscaleConfig(tiling=Tiling(tile, overlap, 0), overwrite=True)
-            result = upscale_video(src, dst, engine, config, context)
-            e2e = result.frames / result.seconds
+    e2e = _end_to_end(engine, s, context) if s.pipeline else None
     return BenchResult(
         device=device_name(device),
         precision=precision,
         size=(width, height),
-        frames=frames,
-        tile=tile,
+        frames=s.frames,
+        tile=s.tile,
         tile_batch=s.tile_batch,
         compiled=s.compile,
         cuda_graphs=s.cuda_graphs,

@@ -147,10 +147,14 @@ class UpscaleConfig:
         chunk batch: chunks side by side compute what they compute one at a time)."""
         tiling = {k: v for k, v in asdict(self.tiling).items() if k != "chunk_batch"}
         return tiling | {
-            "scale": self.scale, "encode": asdict(self.encode), "format": self.format,
-            "deinterlace": self.deinterlace, "scene_cuts": self.scene_cuts,
-            "span": [self.span.start, self.span.end], "piece_seconds": self.pieces.seconds,
-        }  # fmt: skip
+            "scale": self.scale,
+            "encode": asdict(self.encode),
+            "format": self.format,
+            "deinterlace": self.deinterlace,
+            "scene_cuts": self.scene_cuts,
+            "span": [self.span.start, self.span.end],
+            "piece_seconds": self.pieces.seconds,
+        }
 
     @classmethod
     def from_record(cls, record: dict) -> UpscaleConfig:

@@ -13,7 +13,9 @@ updates, which read the bursts.
 
 JSON events, each with ``"event"`` and ``"time"`` (Unix seconds):
   start     file, total (frames of the whole video, or null when unknown),
-            done (frames already made by an earlier run: a resumed job's pieces)
+            done (frames already made by an earlier run: a resumed job's pieces),
+            levers (what runs and why: device, precision, precision_reason,
+            half_residual, compile, cuda_graphs, attention, tile_batch; or null)
   status    file, message (what runs while no frame comes out: resuming, compiling,
             the first chunk)
   progress  file, frames, total, fps, eta_s      (at most twice a second per file;
@@ -67,7 +69,9 @@ class Outcome:
 
 
 class Reporter(Protocol):
-    def start(self, file: str, total: int | None, done: int = 0) -> None: ...
+    def start(
+        self, file: str, total: int | None, done: int = 0, levers: dict | None = None
+    ) -> None: ...
     def advance(self, file: str, frames: int) -> None: ...
     def finish(self, file: str) -> None: ...
     def status(self, file: str, message: str) -> None: ...
@@ -109,7 +113,9 @@ class QuietReporter:
         self.console = console or Console(stderr=True, highlight=False, soft_wrap=True)
         self.talk = talk
 
-    def start(self, file: str, total: int | None, done: int = 0) -> None:
+    def start(
+        self, file: str, total: int | None, done: int = 0, levers: dict | None = None
+    ) -> None:
         pass
 
     def advance(self, file: str, frames: int) -> None:
@@ -195,7 +201,9 @@ class RichReporter(QuietReporter):
         )
         self._tasks: dict[str, tuple[int, Pace]] = {}
 
-    def start(self, file: str, total: int | None, done: int = 0) -> None:
+    def start(
+        self, file: str, total: int | None, done: int = 0, levers: dict | None = None
+    ) -> None:
         if not self._tasks:
             self._progress.start()
         pace = Pace(total, self._clock(), done, done)
@@ -233,9 +241,11 @@ class JsonReporter:
             self._stream.write(json.dumps({"event": event, "time": time.time(), **fields}) + "\n")
             self._stream.flush()
 
-    def start(self, file: str, total: int | None, done: int = 0) -> None:
+    def start(
+        self, file: str, total: int | None, done: int = 0, levers: dict | None = None
+    ) -> None:
         self._files[file] = Pace(total, self._clock(), done, done)
-        self._emit("start", file=file, total=total, done=done)
+        self._emit("start", file=file, total=total, done=done, levers=levers)
 
     def advance(self, file: str, frames: int) -> None:
         pace = self._files[file]
@@ -297,7 +307,9 @@ class CallbackReporter:
         self._progress, self._warn = progress, warn
         self._done, self._total = 0, None
 
-    def start(self, file: str, total: int | None, done: int = 0) -> None:
+    def start(
+        self, file: str, total: int | None, done: int = 0, levers: dict | None = None
+    ) -> None:
         self._done, self._total = done, total
 
     def advance(self, file: str, frames: int) -> None:

@@ -25,7 +25,7 @@ from filelock import FileLock
 from huggingface_hub import constants
 
 from vsr_cli.errors import CheckpointError, WeightsError
-from vsr_cli.registry import ModelEntry
+from vsr_cli.registry import ModelEntry, Registry
 from vsr_cli.sources import HubSource, Progress, SourceFailed, SourceMissing, sources_for
 
 
@@ -37,6 +37,33 @@ class StoredModel:
     sha256: str
     source: str
     size: int
+
+
+@dataclass(frozen=True)
+class ModelListing:
+    """A model of weights.toml, and whether (and from where) it is cached."""
+
+    name: str
+    default: bool
+    description: str
+    scale: int
+    license: str
+    cached: StoredModel | None
+
+
+def listing(registry: Registry) -> list[ModelListing]:
+    """Every model of ``registry``, looking only at the local cache (no network)."""
+    return [
+        ModelListing(
+            e.name,
+            e.name == registry.default,
+            e.description,
+            e.scale,
+            e.license,
+            stored(e, check=False),
+        )
+        for e in registry.models.values()
+    ]
 
 
 def store_dir(entry: ModelEntry) -> Path:

@@ -10,17 +10,12 @@ stores), ``mirrors`` (URLs of the same checkpoint), ``drive_id``,
 from __future__ import annotations
 
 import os
-import sys
+import tomllib
 from dataclasses import dataclass, fields
 from importlib import resources
 from pathlib import Path
 
 from vsr_cli.errors import WeightsError
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
 
 ENV_TABLE = "VSR_WEIGHTS_TOML"
 

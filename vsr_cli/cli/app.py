@@ -155,6 +155,11 @@ EXAMPLES = {
 \b
   vsr compare in.mp4 out.mp4
   vsr compare in.mp4 out.mp4 --video cmp.mp4 --at 10 -t 5 --wipe""",
+    "doctor": """Examples:
+
+\b
+  vsr doctor                      # paste this into a bug report
+  vsr doctor --check              # does each speed lever run right here?""",
     "join": """Example:
 
 \b
@@ -170,6 +175,7 @@ COMMANDS = {
     "bench": commands.bench,
     "join": commands.join,
     "clean": commands.clean,
+    "doctor": commands.doctor,
     "eval": quality.evaluate,
     "compare": quality.compare,
 }

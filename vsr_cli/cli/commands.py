@@ -103,9 +103,16 @@ def bench(
     """Frames per second, ms per frame, TFLOP/s and peak memory of the model (random weights
     of the released configuration unless --weights)."""
     settings = api.BenchSettings(
-        parse_size(size), frames, repeats, pipeline, compile, cuda_graphs, tile, tile_overlap,
+        parse_size(size),
+        frames,
+        repeats,
+        pipeline,
+        compile,
+        cuda_graphs,
+        tile,
+        tile_overlap,
         tile_batch,
-    )  # fmt: skip
+    )
     result = api.bench(settings, device, precision, weights, QuietReporter(render.stderr))
     if json_output:
         print(json.dumps(render.bench_dict(result)))
@@ -138,3 +145,28 @@ def clean(
     size = sum(leftover.size for leftover in found) / 2**20
     verb = "would remove" if dry_run else "removed"
     render.stderr.print(f"{verb} {len(found)} leftover part files ({size:.1f} MiB)", markup=False)
+
+
+def doctor(
+    device: o.Device = "auto",
+    check: Annotated[
+        bool,
+        o.option(
+            "--check",
+            panel=o.MODEL,
+            help="Run each speed lever on a tiny model against plain fp32 (seconds).",
+        ),
+    ] = False,
+    forget: Annotated[
+        bool,
+        o.option("--forget", panel=o.MODEL, help="Clear the levers remembered as failing here."),
+    ] = False,
+    json_output: o.JsonOutput = False,
+) -> None:
+    """Versions, devices, compilers, and which speed levers run here and why: what to paste
+    into a bug report, and how to learn why a run is slow."""
+    found = api.doctor(device, check, forget)
+    if json_output:
+        print(json.dumps(found))
+        return
+    render.doctor_text(found)

@@ -29,10 +29,11 @@ def option(*names: str, panel: str, value: str | None = None, **settings: object
 Inputs = Annotated[
     list[Path],
     typer.Argument(
-        metavar="INPUT", help="Video(s) or folder(s) to upscale; - reads stdin.",
+        metavar="INPUT",
+        help="Video(s) or folder(s) to upscale; - reads stdin.",
         show_default=False,
     ),
-]  # fmt: skip
+]
 Output = Annotated[
     str,
     typer.Argument(
@@ -49,28 +50,36 @@ Scale = Annotated[
 Format = Annotated[
     str | None,
     option(
-        "--format", "-f", panel=FILES, value="FMT",
+        "--format",
+        "-f",
+        panel=FILES,
+        value="FMT",
         help="Output container, needed for stdout (matroska, mp4, nut, mpegts).",
     ),
-]  # fmt: skip
+]
 Deinterlace = Annotated[
     str,
     option(
-        panel=FILES, value="MODE",
+        panel=FILES,
+        value="MODE",
         help="auto: bwdif when the input is interlaced; frame: always, one frame per frame; "
         "field: one frame per field (double rate); off.",
     ),
-]  # fmt: skip
+]
 Overwrite = Annotated[
     bool, option("--overwrite", "-y", panel=FILES, help="Replace an existing output.")
 ]
 ModelName = Annotated[
     str | None,
     option(
-        "--model", "-m", panel=MODEL, value="NAME", show_default="weights.toml's default",
+        "--model",
+        "-m",
+        panel=MODEL,
+        value="NAME",
+        show_default="weights.toml's default",
         help="Model to download and use (see `vsr models`).",
     ),
-]  # fmt: skip
+]
 Weights = Annotated[
     Path | None,
     option(panel=MODEL, value="PATH", help="A local checkpoint (.pth or .safetensors)."),
@@ -86,24 +95,29 @@ Device = Annotated[
 Precision = Annotated[
     str,
     option(
-        panel=MODEL, value="P",
+        panel=MODEL,
+        value="P",
         help="auto (fp16 on CUDA, else fp32), fp32 (TF32 matrix products on CUDA), fp16, bf16.",
     ),
-]  # fmt: skip
+]
 Compile = Annotated[
     bool | None,
     option(
-        "--compile/--no-compile", panel=MODEL, show_default="on a GPU for 300 frames or more",
+        "--compile/--no-compile",
+        panel=MODEL,
+        show_default="on a GPU for 300 frames or more",
         help="torch.compile the model: a slow start (cached), faster frames.",
     ),
-]  # fmt: skip
+]
 CudaGraphs = Annotated[
     bool | None,
     option(
-        "--cuda-graphs/--no-cuda-graphs", panel=MODEL, show_default="on CUDA",
+        "--cuda-graphs/--no-cuda-graphs",
+        panel=MODEL,
+        show_default="on CUDA",
         help="Replay each chunk as a captured CUDA graph (falls back to eager if it can't).",
     ),
-]  # fmt: skip
+]
 Tile = Annotated[
     int | None,
     option(panel=TILES, value="PX", show_default="auto", help="Low-res tile side; 0: whole frame."),
@@ -126,43 +140,56 @@ ChunkOverlap = Annotated[
 ChunkBatch = Annotated[
     int | None,
     option(
-        panel=TILES, value="N", show_default="auto: up to 4 that fit, on a GPU",
+        panel=TILES,
+        value="N",
+        show_default="auto: up to 4 that fit, on a GPU",
         help="Chunks per pass (the same output; the first frame waits for them all).",
     ),
-]  # fmt: skip
+]
 SceneCuts = Annotated[
     str,
     option(
-        panel=TILES, value="auto|off",
+        panel=TILES,
+        value="auto|off",
         help="auto: find scene cuts; the recurrence never crosses one. off: ignore them.",
     ),
-]  # fmt: skip
+]
 Codec = Annotated[
     str | None,
     option(
-        panel=ENCODING, value="NAME", show_default="libx264; libvpx-vp9 for .webm, gif for .gif",
+        panel=ENCODING,
+        value="NAME",
+        show_default="libx264; libvpx-vp9 for .webm, gif for .gif",
         help="Video encoder (libx264, libx265, libsvtav1, libvpx-vp9, ffv1, ...).",
     ),
-]  # fmt: skip
+]
 Crf = Annotated[int | None, option(panel=ENCODING, value="N", help="Quality (lower is better).")]
 Preset = Annotated[str | None, option(panel=ENCODING, value="NAME", help="Encoder preset.")]
 PixFmt = Annotated[
     str | None,
-    option("--pix-fmt", panel=ENCODING, value="FMT", show_default="input's",
-            help="Output pixel format."),
-]  # fmt: skip
+    option(
+        "--pix-fmt",
+        panel=ENCODING,
+        value="FMT",
+        show_default="input's",
+        help="Output pixel format.",
+    ),
+]
 EncoderOpt = Annotated[
     list[str] | None,
-    option("--encoder-opt", panel=ENCODING, value="KEY=VALUE",
-            help="An encoder option; repeatable."),
-]  # fmt: skip
+    option(
+        "--encoder-opt", panel=ENCODING, value="KEY=VALUE", help="An encoder option; repeatable."
+    ),
+]
 Start = Annotated[
     str | None,
     option(
-        "--ss", panel=LONG, value="TIME",
+        "--ss",
+        panel=LONG,
+        value="TIME",
         help="Start here (seconds or [HH:]MM:SS[.mmm]); the output starts at 0.",
     ),
-]  # fmt: skip
+]
 Length = Annotated[
     str | None,
     option("--duration", "-t", panel=LONG, value="TIME", help="This long (ffmpeg's -t)."),
@@ -173,10 +200,11 @@ Stop = Annotated[
 Resume = Annotated[
     bool,
     option(
-        "--resume/--no-resume", panel=LONG,
+        "--resume/--no-resume",
+        panel=LONG,
         help="Go on from an interrupted run's finished pieces (kept beside the output).",
     ),
-]  # fmt: skip
+]
 Segment = Annotated[
     str | None,
     option(panel=LONG, value="K/N", help="Compute only the K-th of N shares of one video."),

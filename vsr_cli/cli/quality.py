@@ -12,8 +12,8 @@ import typer
 from vsr_cli import api
 from vsr_cli.cli import options as o
 from vsr_cli.cli import render
-from vsr_cli.cli.upscale import by_name, load_engines
-from vsr_cli.config import UpscaleConfig, parse_time
+from vsr_cli.cli.upscale import engines_with_bar
+from vsr_cli.config import EngineConfig, UpscaleConfig, parse_time
 from vsr_cli.errors import UsageError
 
 DATASET = "Dataset"
@@ -66,16 +66,29 @@ def evaluate(
     The paper's protocols: REDS4 on RGB, Vid4 and Vimeo-90K-T on Y (Vimeo also on its
     center frame), no border cropped; every protocol is computed, per clip and on average.
     """
-    given = dict(locals())
     if json_output and csv_output:
         raise UsageError("--json, --csv: choose one")
     if "," in device or device == "all":
         raise UsageError("--device: vsr eval runs on one device")
-    config = UpscaleConfig.build(**by_name(given, UpscaleConfig.build))
+    config = UpscaleConfig.build(
+        tile=tile,
+        tile_overlap=tile_overlap,
+        chunk=chunk,
+        chunk_overlap=chunk_overlap,
+        scene_cuts=scene_cuts,
+    )
+    engine_config = EngineConfig(
+        model=model,
+        weights=weights,
+        device=device,
+        precision=precision,
+        compile=compile,
+        tile_batch=tile_batch,
+    )
     clips = api.find_dataset(dataset, lr, list_file)  # before the weights and the device
     machine = json_output or csv_output
     report_to = render.reporter(False, quiet or machine)
-    engine = load_engines(given, report_to, show_download=not machine)[0]
+    engine = engines_with_bar(engine_config, report_to, show_download=not machine)[0]
     report = api.evaluate_clips(clips, engine, config, report_to, crop_border)
     where = (str(engine.device), engine.precision)
     if json_output:
@@ -110,7 +123,7 @@ def compare(
             panel=COMPARE,
             value="PATH",
             help="Write a video of a section (from the first --at) instead of PNGs.",
-        ),  # fmt: skip
+        ),
     ] = None,
     duration: Annotated[
         float,

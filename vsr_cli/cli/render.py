@@ -225,3 +225,38 @@ def _pairs(rows: list[tuple[str, str]]) -> None:
 
 def bench_dict(r: BenchResult) -> dict:
     return asdict(r) | {"fps": r.fps}
+
+
+def doctor_text(found: dict) -> None:
+    """``vsr doctor``'s report as plain lines: short enough to paste into an issue."""
+    out = Console(highlight=False, soft_wrap=True)
+    for name, version in found["versions"].items():
+        out.print(f"{name:<10} {version or '-'}", markup=False)
+    out.print("devices", markup=False)
+    for d in found["devices"]:
+        facts = ", ".join(f"{k} {v}" for k, v in d.items() if k != "device" and v is not None)
+        out.print(f"  {d['device']:<8} {facts}", markup=False)
+    out.print("compilers", markup=False)
+    for name, path in found["compilers"].items():
+        out.print(f"  {name:<8} {path or 'not found'}", markup=False)
+    out.print(f"levers on {found['device']} (vsr-upscale's defaults)", markup=False)
+    for name, lever in found["levers"].items():
+        out.print(f"  {name:<14} {lever['value']}: {lever['why']}", markup=False)
+    sizes = "; ".join(
+        f"{k} tile {v['tile'] or 'whole'}, chunk {v['chunk']}" for k, v in found["sizes"].items()
+    )
+    out.print(f"sizes now      {sizes}", markup=False)
+    remembered = found["remembered_failures"]
+    out.print(f"remembered failures ({found['remembered_in']})", markup=False)
+    for machine, failed in remembered.items():
+        for lever, why in failed.items():
+            out.print(f"  {lever}: {why} [{machine}]", markup=False)
+    if not remembered:
+        out.print("  none", markup=False)
+    if "forgotten" in found:
+        out.print(f"forgot the failures of {found['forgotten']} machine(s)", markup=False)
+    for c in found.get("checks", []):
+        db = "" if c["psnr_db"] is None else f" {c['psnr_db']} dB"
+        took = "" if c["seconds"] is None else f" in {c['seconds']} s"
+        note = f" ({c['note']})" if c["note"] else ""
+        out.print(f"check {c['lever']:<20} {c['result']}{db}{took}{note}", markup=False)

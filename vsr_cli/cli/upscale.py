@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-import inspect
-from collections.abc import Callable
-from typing import Any
-
 import typer
 
 from vsr_cli import api
 from vsr_cli.cli import options as o
 from vsr_cli.cli.render import DownloadBar, reporter
-from vsr_cli.config import PIECE_SECONDS, UpscaleConfig
-from vsr_cli.events import Reporter
+from vsr_cli.config import PIECE_SECONDS, EngineConfig, UpscaleConfig
+from vsr_cli.events import Outcome, Reporter
 
 
 def upscale(
@@ -58,31 +54,66 @@ def upscale(
     One input and an output file: that file. Several inputs, or a folder: every
     video into the output folder, under the same relative paths.
     """
-    given = dict(locals())
-    config = UpscaleConfig.build(**by_name(given, UpscaleConfig.build))
-    work = api.plan_work(inputs, output, config, recursive, ext, shard, skip_existing)
+    config = UpscaleConfig.build(
+        scale=scale,
+        tile=tile,
+        tile_overlap=tile_overlap,
+        chunk=chunk,
+        chunk_overlap=chunk_overlap,
+        chunk_batch=chunk_batch,
+        codec=codec,
+        crf=crf,
+        preset=preset,
+        pix_fmt=pix_fmt,
+        encoder_options=encoder_options,
+        format=format,
+        deinterlace=deinterlace,
+        ss=ss,
+        duration=duration,
+        to=to,
+        scene_cuts=scene_cuts,
+        resume=resume,
+        segment=segment,
+        piece_seconds=piece_seconds,
+        overwrite=overwrite,
+    )
+    engine_config = EngineConfig(
+        model=model,
+        weights=weights,
+        device=device,
+        precision=precision,
+        compile=compile,
+        tile_batch=tile_batch,
+        cuda_graphs=cuda_graphs,
+    )
     report = reporter(json_events, quiet)
-    if work.skipped:  # nothing to do: no model to load
-        api.run_work(work, [], report)
-        return
-    engines = load_engines(given, report, show_download=not json_events)
-    outcomes = api.run_work(work, engines, report, skip_existing)
+    work = api.plan_work(inputs, output, config, recursive, ext, shard, skip_existing)
+    outcomes = _run(work, engine_config, report, skip_existing, show_download=not json_events)
     if any(o.status == "failed" for o in outcomes):
         raise typer.Exit(1)
 
 
-def by_name(given: dict[str, Any], function: Callable[..., object]) -> dict[str, Any]:
-    """The values among a command's arguments ``given`` that ``function`` takes by name:
-    the CLI's names are the API's, so they pass through unchanged."""
-    names = inspect.signature(function).parameters
-    return {k: v for k, v in given.items() if k in names}
+def _run(
+    work: api.Work,
+    engine_config: EngineConfig,
+    report: Reporter,
+    skip_existing: bool,
+    show_download: bool,
+) -> list[Outcome]:
+    """The engines (none when there is nothing to do), then the work."""
+    if work.skipped:
+        return api.run_work(work, [], report)
+    engines = engines_with_bar(engine_config, report, show_download)
+    return api.run_work(work, engines, report, skip_existing)
 
 
-def load_engines(given: dict[str, Any], report: Reporter, show_download: bool) -> list[api.Engine]:
-    """The engines a command's arguments ask for, a download shown as it goes."""
+def engines_with_bar(
+    settings: EngineConfig, report: Reporter, show_download: bool
+) -> list[api.Engine]:
+    """The engines ``settings`` ask for, a download shown as it goes."""
     bar = DownloadBar() if show_download else None
     try:
-        return api.load_engines(**by_name(given, api.load_engines), warn=report.warn, download=bar)
+        return api.engines_for(settings, report.warn, bar)
     finally:
         if bar is not None:
             bar.close()

@@ -15,10 +15,10 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from vsr_cli.config import Tiling
+from vsr_cli.config import UpscaleConfig
 from vsr_cli.context import RunContext
 from vsr_cli.infer.backend import free_memory
-from vsr_cli.infer.engine import Engine
+from vsr_cli.infer.engine import Engine, Fit
 from vsr_cli.infer.pixels import unit_range
 from vsr_cli.infer.plan import ChunkPlan, auto_chunk_batch, auto_sizes, default_fade
 from vsr_cli.infer.stitch import ChunkStitcher
@@ -26,11 +26,13 @@ from vsr_cli.infer.stitch import ChunkStitcher
 Tag = TypeVar("Tag")
 
 
-def pick_sizes(engine: Engine, width: int, height: int, tiling: Tiling, scale: int) -> Tiling:
-    """``tiling`` with its tile, chunk and chunk batch given, those left to ``None`` sized
-    from the device's free memory (side-by-side chunks only on a GPU: a CPU gains nothing)."""
+def pick_sizes(engine: Engine, width: int, height: int, config: UpscaleConfig) -> UpscaleConfig:
+    """``config`` with its tile, chunk and chunk batch given: those left to ``None`` sized
+    from the device's free memory (side-by-side chunks only on a GPU: a CPU gains nothing).
+    From here on the sizes are read, never decided again."""
+    tiling, scale = config.tiling, config.scale
     if None not in (tiling.tile, tiling.chunk, tiling.chunk_batch):
-        return tiling
+        return config
     budget = free_memory(engine.device) // engine.tile_batch
     overlaps = (tiling.tile_overlap, tiling.chunk_overlap)
     tile, chunk = auto_sizes(width, height, budget, *overlaps, scale)
@@ -39,10 +41,10 @@ def pick_sizes(engine: Engine, width: int, height: int, tiling: Tiling, scale: i
         tile=tile if tiling.tile is None else tiling.tile,
         chunk=chunk if tiling.chunk is None else tiling.chunk,
     )
-    if sized.chunk_batch is not None:
-        return sized
-    fits = auto_chunk_batch(width, height, sized, budget, scale)
-    return replace(sized, chunk_batch=fits if engine.device.type == "cuda" else 1)
+    if sized.chunk_batch is None:
+        fits = auto_chunk_batch(width, height, sized, budget, scale)
+        sized = replace(sized, chunk_batch=fits if engine.device.type == "cuda" else 1)
+    return replace(config, tiling=sized)
 
 
 class _Scene:
@@ -50,9 +52,9 @@ class _Scene:
     between two cuts): frames come in, finished frames go out. Chunks known not to be the
     last wait until ``chunk_batch`` of them are ready, then run side by side."""
 
-    def __init__(self, run: _Runner) -> None:
-        self.run = run
-        self.plan = run.plan
+    def __init__(self, runner: _Runner) -> None:
+        self.runner = runner
+        self.plan = runner.plan
         self.stitcher = ChunkStitcher(self.plan.fade)
         self.frames: dict[int, Tensor] = {}
         self.tags: dict[int, object] = {}
@@ -69,7 +71,7 @@ class _Scene:
             self.count >= max(needed, (self.k + self.ready + 1) * size + 1)
         ):
             self.ready += 1
-            if self.ready == self.run.chunk_batch:
+            if self.ready == self.runner.chunk_batch:
                 yield from self._run(self.ready, last=None)
 
     def finish(self) -> Iterator[tuple[Tensor, object]]:
@@ -77,7 +79,7 @@ class _Scene:
         left = (1 if size <= 0 else math.ceil(self.count / size)) - self.k
         last = self.k + left - 1
         while self.count and left > 0:
-            batch = min(left, self.run.chunk_batch)
+            batch = min(left, self.runner.chunk_batch)
             yield from self._run(batch, last)
             left -= batch
 
@@ -86,7 +88,7 @@ class _Scene:
         ks = range(self.k, self.k + batch)
         windows = [self.plan.window(k, self.count) for k in ks]
         clips = [torch.stack([self.frames[i] for i in range(w.start, w.stop)]) for w in windows]
-        for k, window, out in zip(ks, windows, self.run.upscale(clips), strict=True):
+        for k, window, out in zip(ks, windows, self.runner.run(clips), strict=True):
             for index, frame in self.stitcher.add(window, out, k == last):
                 yield frame, self.tags.pop(index)
         self.k += batch
@@ -97,33 +99,32 @@ class _Scene:
 
 
 class _Runner:
-    """The engine with the tile size and chunk batch that fit: ones that had to shrink (out
-    of memory) stay shrunk for the following chunks."""
+    """The engine, with what fits (``Fit``: sizes that had to shrink when memory ran out
+    stay shrunk for the following chunks of this run)."""
 
     def __init__(
-        self, engine: Engine, tiling: Tiling, plan: ChunkPlan, scale: int, context: RunContext
+        self, engine: Engine, config: UpscaleConfig, plan: ChunkPlan, context: RunContext
     ) -> None:
-        self.engine, self.tile, self.tile_overlap = engine, tiling.tile, tiling.tile_overlap
-        self.plan, self.scale, self.context = plan, scale, context
-        self._chunk_batch = tiling.chunk_batch or 1
+        tiling = config.tiling
+        self.engine, self.tile_overlap = engine, tiling.tile_overlap
+        self.plan, self.scale, self.context = plan, config.scale, context
+        self.fit: Fit = engine.fit(tiling.tile or 0, tiling.chunk_batch or 1)
         self._said = False  # the first pass is announced: nothing comes out before it ends
 
     @property
     def chunk_batch(self) -> int:
-        return min(self._chunk_batch, self.engine.chunk_batch or self._chunk_batch)
+        return self.fit.chunk_batch
 
-    def upscale(self, clips: list[Tensor]) -> list[Tensor]:
+    def run(self, clips: list[Tensor]) -> list[Tensor]:
         """Each clip's output; clips of one length run side by side."""
         self.context.check_cancel()
         if len({len(c) for c in clips}) > 1:  # a scene shorter than a chunk's reach
-            return [out for clip in clips for out in self.upscale([clip])]
+            return [out for clip in clips for out in self.run([clip])]
         lq = torch.stack(clips)
         if not self._said:
             self._said = True
             self.context.status(self._first_pass(lq))
-        out, self.tile = self.engine.upscale(
-            lq, self.tile, self.tile_overlap, self.scale, self.context.warn
-        )
+        out = self.engine.upscale(lq, self.fit, self.tile_overlap, self.scale, self.context)
         return list(out.unbind(0))
 
     def _first_pass(self, lq: Tensor) -> str:
@@ -139,27 +140,25 @@ class _Runner:
 
 def upscale_frames(
     items: Iterable[tuple[Tensor, Tag] | object],
+    config: UpscaleConfig,
     engine: Engine,
-    tiling: Tiling,
-    scale: int | None = None,
-    scene_cuts: bool = False,
     context: RunContext | None = None,
 ) -> Iterator[tuple[Tensor, Tag] | object]:
     """Low-res frames ``((3, h, w) uint8 or float in [0, 1], tag)`` in, ``((3, scale*h,
-    scale*w) float on the device, tag)`` out, in order, cut as ``tiling`` says (sizes
+    scale*w) float on the device, tag)`` out, in order, cut as ``config.tiling`` says (sizes
     given: see ``pick_sizes``). Anything that is not such a pair (a packet of another
     stream) is handed back as soon as it arrives. Before each chunk, a cancelled
-    ``context`` stops the run; warnings go to it. With ``scene_cuts``, each scene is run as
-    if the video began and ended there: chunks start at the cut and the recurrence never
-    carries one scene's features into another.
+    ``context`` stops the run; warnings go to it. With ``config.scene_cuts``, each scene is
+    run as if the video began and ended there: chunks start at the cut and the recurrence
+    never carries one scene's features into another.
     """
+    tiling = config.tiling
     if None in (tiling.tile, tiling.chunk):
         raise ValueError("upscale_frames needs a tile and chunk size (see pick_sizes)")
     fade = default_fade(tiling.chunk_overlap)
     plan = ChunkPlan(tiling.chunk, tiling.chunk_overlap, fade, uniform=True)
-    scale = scale or engine.descriptor.scale
-    runner = _Runner(engine, tiling, plan, scale, context or RunContext())
-    detector = CutDetector() if scene_cuts else None
+    runner = _Runner(engine, config, plan, context or RunContext())
+    detector = CutDetector() if config.scene_cuts else None
     scene = _Scene(runner)
     for item in items:
         if not isinstance(item, tuple):

@@ -13,27 +13,71 @@ Autocast chooses the same dtypes but casts every weight again at every call:
 from __future__ import annotations
 
 import copy
+from dataclasses import dataclass
 from typing import Literal
 
 import torch
 from torch import nn
 
+from vsr_cli.errors import UsageError
 from vsr_cli.models.descriptor import PSRT_RECURRENT
 from vsr_cli.models.psrt import PSRTRecurrent
 from vsr_cli.models.swin import BlockStack, WindowAttention
 
 Precision = Literal["fp32", "fp16", "bf16"]
-PRECISIONS: tuple[str, ...] = ("auto", *PSRT_RECURRENT.precisions)
 _HALF = {"fp16": torch.float16, "bf16": torch.bfloat16}
 
 
-def resolve_precision(precision: str, device: torch.device) -> Precision:
-    """``auto`` is fp16 on CUDA and fp32 elsewhere."""
-    if precision not in PRECISIONS:
-        raise ValueError(f"unknown precision {precision!r}: choose one of {', '.join(PRECISIONS)}")
+@dataclass(frozen=True)
+class DeviceFacts:
+    """What the precision choice needs to know of a device."""
+
+    kind: str  # cuda, cpu, mps
+    name: str
+    capability: tuple[int, int] | None  # CUDA compute capability
+    bf16: bool  # runs bfloat16 natively
+
+    @classmethod
+    def of(cls, device: torch.device) -> DeviceFacts:
+        if device.type != "cuda":
+            return cls(device.type, device.type, None, False)
+        return cls(
+            "cuda",
+            torch.cuda.get_device_name(device),
+            torch.cuda.get_device_capability(device),
+            torch.cuda.is_bf16_supported(),
+        )
+
+
+def choose_precision(facts: DeviceFacts) -> tuple[Precision, str]:
+    """``--precision auto``: what the device does well, among what the model runs in
+    (the descriptor's precisions), and why. fp16 where there are tensor cores (compute
+    capability 7.0 and up); fp32 on the CPU and MPS, on GPUs where fp16 runs at a
+    fraction of fp32's rate (6.x: GTX 10xx) and on GTX 16xx, known for fp16 NaN. bf16
+    is never the automatic choice: fp16 keeps the function better (docs/benchmarks.md)."""
+    if facts.kind != "cuda" or "fp16" not in PSRT_RECURRENT.precisions:
+        return "fp32", f"{facts.kind}: half precision gains nothing there"
+    major, minor = facts.capability or (0, 0)
+    if "GTX 16" in facts.name:
+        return "fp32", f"{facts.name}: its fp16 is known to give NaN"
+    if major < 7:
+        return "fp32", f"compute capability {major}.{minor}: fp16 is slow there (no tensor cores)"
+    return "fp16", f"tensor cores (compute capability {major}.{minor})"
+
+
+def precision_choice(precision: str, device: torch.device) -> tuple[Precision, str]:
+    """The precision to run in, and why (``precision``: one of ``config.PRECISIONS``).
+    bf16 asked of a GPU without native bf16 is a usage error."""
+    facts = DeviceFacts.of(device)
     if precision == "auto":
-        return "fp16" if device.type == "cuda" else "fp32"
-    return precision  # type: ignore[return-value]
+        return choose_precision(facts)
+    if precision == "bf16" and facts.kind == "cuda" and not facts.bf16:
+        raise UsageError(f"--precision bf16: {facts.name} has no native bf16; use fp16")
+    return precision, "asked for"  # type: ignore[return-value]
+
+
+def resolve_precision(precision: str, device: torch.device) -> Precision:
+    return precision_choice(precision, device)[0]
 
 
 def for_precision(

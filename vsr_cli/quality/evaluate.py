@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -109,13 +109,11 @@ def _score_clip(
             f"{clip.truth[0]}: {side} px left after the border crop; SSIM needs "
             f"{metrics.SSIM_WINDOW}"
         )
-    tiling = pick_sizes(engine, width, height, config.tiling, SCALE)
+    config = pick_sizes(engine, width, height, replace(config, scale=SCALE))
     means = _Means()
     previous: dict[str, np.ndarray] = {}
     center = len(clip.truth) // 2
-    stream = upscale_frames(
-        itertools.chain([first], frames), engine, tiling, SCALE, config.scene_cuts, context
-    )
+    stream = upscale_frames(itertools.chain([first], frames), config, engine, context)
     for sr_frame, index in stream:
         truth, lr = pairs.pop(index)
         size = (truth.shape[1], truth.shape[0])
@@ -133,7 +131,7 @@ def _score_clip(
             _add_temporal(means, previous, current, border)
         previous = current
         context.reporter.advance(clip.name, 1)
-    return means.result(), tiling.tile, tiling.chunk
+    return means.result(), config.tiling.tile, config.tiling.chunk
 
 
 def _add_temporal(

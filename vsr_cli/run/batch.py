@@ -72,9 +72,13 @@ def _run_one(
         message = str(InternalError(name, e))
         return Outcome(name, "failed", seconds=time.perf_counter() - started, message=message)
     return Outcome(
-        name, "done", result.frames, result.seconds, output=str(task.dst),
+        name,
+        "done",
+        result.frames,
+        result.seconds,
+        output=str(task.dst),
         video_seconds=result.video_seconds,
-    )  # fmt: skip
+    )
 
 
 def run_batch(

@@ -8,7 +8,7 @@ import os
 from dataclasses import replace
 from pathlib import Path
 
-from vsr_cli.config import Span, Tiling, UpscaleConfig
+from vsr_cli.config import Span, UpscaleConfig
 from vsr_cli.context import RunContext
 from vsr_cli.errors import InputError, OutputError
 from vsr_cli.infer.engine import Engine
@@ -24,7 +24,7 @@ from vsr_cli.run.job import (
 from vsr_cli.run.paths import name_max
 from vsr_cli.run.write import open_input, write_span
 from vsr_cli.video.reader import VideoReader
-from vsr_cli.video.span import read_span
+from vsr_cli.video.span import SAME_TIME, read_span
 
 
 def job_for(
@@ -33,13 +33,13 @@ def job_for(
     dst: Path,
     engine: Engine,
     config: UpscaleConfig,
-    tiling: Tiling,
     context: RunContext,
 ) -> Job | None:
     """The resumable job for this output (begun now, or found from an earlier run), or
     None where the video is written directly: an input that can't seek, whose frames and
     length are unknown, or a span shorter than two pieces (nothing worth resuming).
-    Pieces are planned by frames where the frames' times are known."""
+    Pieces are planned by frames where the frames' times are known; ``config``'s sizes are
+    given (``pick_sizes``), and the job keeps its tile and chunk for every later run."""
     info, span, pieces = reader.info, config.span, config.pieces
     period = 1 / float(info.average_rate or 25)
     planned: list[Span] = []
@@ -58,10 +58,15 @@ def job_for(
         return None
     if len(planned) < 2 and not pieces.segment:
         return None
-    identity = json.loads(json.dumps({
-        "input": input_fingerprint(src),
-        "settings": config.record() | {"precision": engine.precision, "model": engine.fingerprint},
-    }))  # fmt: skip
+    identity = json.loads(
+        json.dumps(
+            {
+                "input": input_fingerprint(src),
+                "settings": config.record()
+                | {"precision": engine.precision, "model": engine.fingerprint},
+            }
+        )
+    )
     found = read_job(dst)
     if found is not None and (found[1] != identity or not pieces.resume):
         if pieces.segment:
@@ -79,7 +84,8 @@ def job_for(
     # from 0 for a section (as --ss makes them).
     base = 0.0
     if not span.whole:
-        base = next(f.time for f in read_span(reader, set(), span, base=0.0) if not f.context)
+        base = next(f.time for f in read_span(reader, set(), span, base=0.0) if not f.margin)
+    tiling = config.tiling
     proposed = Job(job_folder(dst), planned, base, tiling.tile, tiling.chunk, dst.suffix)
     return start_job(dst, proposed, identity, src)
 
@@ -89,7 +95,7 @@ def _plan_by_frames(span: Span, times: list[float], per_piece: int) -> list[Span
     after the first): a piece is where frames are, so a recording with a ten-minute gap in
     its timestamps is not planned as ten minutes of empty pieces."""
     inside = sorted(
-        {t for t in times if t >= span.start - 1e-6 and (span.end is None or t < span.end)}
+        {t for t in times if t >= span.start - SAME_TIME and (span.end is None or t < span.end)}
     )
     starts = [span.start] + inside[per_piece::per_piece]
     return [
@@ -102,11 +108,10 @@ def make_pieces(
     job: Job,
     engine: Engine,
     config: UpscaleConfig,
-    tiling: Tiling,
     context: RunContext,
     expected: int | None,
 ) -> int:
-    """Compute the job's missing pieces (of this segment's share) with ``tiling``'s
+    """Compute the job's missing pieces (of this segment's share) with ``config``'s
     overlaps and chunk batch, and the job's own tile and chunk sizes; returns the frames.
     Every piece opens the input and an encoder again: give a ``context.once()``.
     ``expected``: the frames of the whole job, for a progress bar over all of it."""
@@ -115,14 +120,13 @@ def make_pieces(
     segment = config.pieces.segment
     mine = share(count, *segment) if segment else range(count)
     todo = job.missing(mine)
-    tiling = replace(tiling, tile=job.tile, chunk=job.chunk)
+    config = replace(config, tiling=replace(config.tiling, tile=job.tile, chunk=job.chunk))
     reporter = context.reporter
     frames = 0
     # Pieces are of one length but the last: the frames of n of them, near enough.
     part = (lambda n: round(expected * n / count)) if expected is not None else (lambda n: 0)
-    reporter.start(
-        name, part(len(mine)) if expected is not None else None, part(len(mine) - len(todo))
-    )
+    total = part(len(mine)) if expected is not None else None
+    reporter.start(name, total, part(len(mine) - len(todo)), levers=engine.levers())
     if todo and len(todo) < len(mine):
         what = f"segment {segment[0]}/{segment[1]}: " if segment else ""
         context.status(
@@ -135,9 +139,8 @@ def make_pieces(
                 frames += write_span(
                     reader,
                     job.piece_path(index),
-                    engine,
                     config,
-                    tiling,
+                    engine,
                     context,
                     lambda n: reporter.advance(name, n),
                     job.pieces[index],

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import av
 import numpy as np
 
-from vsr_cli.config import Tiling, UpscaleConfig
+from vsr_cli.config import UpscaleConfig
 from vsr_cli.context import RunContext
 from vsr_cli.infer.engine import Engine
 from vsr_cli.infer.pixels import HostFrame, input_pixels, upscale_alpha
@@ -32,7 +32,7 @@ class _Meta:
     pts: int
     time: float
     alpha: np.ndarray | None  # low-res; upscaled plainly (bilinear) beside the model
-    context: bool  # beside a span: for the model to see, not to write
+    margin: bool  # beside a span: for the model to see, not to write
 
 
 _END = object()
@@ -88,16 +88,16 @@ def _thread(target: Callable[[], None], stop: threading.Event, errors: list) -> 
 
 def pump(
     media: Iterator[DecodedFrame | av.Packet],
-    engine: Engine,
     writer: VideoWriter,
     config: UpscaleConfig,
-    tiling: Tiling,
+    engine: Engine,
     context: RunContext,
     advance: Callable[[int], None],
 ) -> int:
-    """Decode ``media``, upscale its frames as ``config`` says, cut as ``tiling`` (sizes
-    given), encode them and mux the other streams' packets into ``writer``; context frames
-    are seen, not written. Returns the frames written."""
+    """Decode ``media``, upscale its frames as ``config`` says (sizes given), encode them
+    and mux the other streams' packets into ``writer``; margin frames are seen, not
+    written. Returns the frames written."""
+    tiling = config.tiling
     stop = threading.Event()
     errors: list[BaseException] = []
     decoded = _Pipe(stop, QUEUE_FRAMES)
@@ -106,50 +106,16 @@ def pump(
     frame_bytes = writer.size[0] * writer.size[1] * HostFrame.bytes_per_pixel(peak)
     room = max(QUEUE_FRAMES, tiling.chunk + 2 * tiling.chunk_overlap)
     encoded = _Pipe(stop, max(2, min(room, FINISHED_BYTES // frame_bytes)))
-    to_host = functools.partial(HostFrame, peak=peak, size=writer.size)
-
-    def decode() -> None:
-        for item in media:
-            if isinstance(item, DecodedFrame):
-                meta = _Meta(item.pts, item.time, item.alpha, item.context)
-                decoded.put((input_pixels(item.rgb), meta))
-            else:
-                decoded.put(item)
-        decoded.put(_END)
-
-    def encode() -> None:
-        for item in encoded.items():
-            if isinstance(item, av.Packet):
-                writer.mux_packet(item)
-                continue
-            frame, meta = item
-            if meta.context:
-                continue
-            alpha = None
-            if writer.keeps_alpha and meta.alpha is not None:
-                alpha = upscale_alpha(meta.alpha, writer.size, peak)
-            writer.write_frame(frame.array(), meta.pts, meta.time, alpha)
-            advance(1)
-        writer.finish()
-
-    def infer() -> int:
-        """The caller's thread: the model, chunk by chunk; finished frames to the encoder."""
-        count = 0
-        frames = upscale_frames(
-            decoded.items(), engine, tiling, config.scale, config.scene_cuts, context
-        )
-        for item in frames:
-            if isinstance(item, tuple):
-                frame, meta = item
-                item = (None if meta.context else to_host(frame), meta)
-                count += not meta.context
-            encoded.put(item)
-        return count
-
-    threads = [_thread(decode, stop, errors), _thread(encode, stop, errors)]
+    threads = [
+        _thread(functools.partial(_decode, media, decoded), stop, errors),
+        _thread(functools.partial(_encode, encoded, writer, peak, advance), stop, errors),
+    ]
     count = 0
     try:
-        count = infer()
+        frames = upscale_frames(decoded.items(), config, engine, context)
+        count = _hand_over(
+            frames, encoded, functools.partial(HostFrame, peak=peak, size=writer.size)
+        )
         encoded.put(_END)
         for t in threads:
             t.join()
@@ -162,3 +128,49 @@ def pump(
     if errors:
         raise errors[0]
     return count
+
+
+def _decode(media: Iterator[DecodedFrame | av.Packet], decoded: _Pipe) -> None:
+    """The decoding thread: frames as model input (with what the encoder will need of
+    them), other streams' packets as they are."""
+    for item in media:
+        if isinstance(item, DecodedFrame):
+            meta = _Meta(item.pts, item.time, item.alpha, item.margin)
+            decoded.put((input_pixels(item.rgb), meta))
+        else:
+            decoded.put(item)
+    decoded.put(_END)
+
+
+def _hand_over(
+    frames: Iterator[object], encoded: _Pipe, to_host: Callable[[object], HostFrame]
+) -> int:
+    """The caller's thread, running the model chunk by chunk: finished frames copied to
+    the host for the encoder (margin frames only as a marker). Returns the frames to
+    write."""
+    count = 0
+    for item in frames:
+        if isinstance(item, tuple):
+            frame, meta = item
+            item = (None if meta.margin else to_host(frame), meta)
+            count += not meta.margin
+        encoded.put(item)
+    return count
+
+
+def _encode(encoded: _Pipe, writer: VideoWriter, peak: int, advance: Callable[[int], None]) -> None:
+    """The encoding thread: frames (with their alpha, upscaled plainly) and packets into
+    the output, in order."""
+    for item in encoded.items():
+        if isinstance(item, av.Packet):
+            writer.mux_packet(item)
+            continue
+        frame, meta = item
+        if meta.margin:
+            continue
+        alpha = None
+        if writer.keeps_alpha and meta.alpha is not None:
+            alpha = upscale_alpha(meta.alpha, writer.size, peak)
+        writer.write_frame(frame.array(), meta.pts, meta.time, alpha)
+        advance(1)
+    writer.finish()

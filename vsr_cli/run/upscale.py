@@ -18,7 +18,7 @@ from vsr_cli.run.assemble import join_job
 from vsr_cli.run.paths import STDIO, check_paths
 from vsr_cli.run.pieces import job_for, make_pieces
 from vsr_cli.run.write import open_input, write_span
-from vsr_cli.video.reader import VideoInfo
+from vsr_cli.video.probe import VideoInfo
 
 
 @dataclass(frozen=True)
@@ -50,23 +50,22 @@ def upscale_video(
     reporter = context.reporter
     with open_input(source, name, config, context) as reader:
         info = reader.info
-        tiling = pick_sizes(engine, info.width, info.height, config.tiling, config.scale)
+        config = pick_sizes(engine, info.width, info.height, config)
         expected = expected_frames(info, config.span)
         engine.compile_for(expected)
         job = None
         if isinstance(source, Path) and isinstance(target, Path):
-            job = job_for(reader, source, target, engine, config, tiling, context)
+            job = job_for(reader, source, target, engine, config, context)
         elif config.pieces.segment:
             raise InputError("--segment works on files, not pipes or streams")
         if job is None:
-            reporter.start(name, expected)
+            reporter.start(name, expected, levers=engine.levers())
             try:
                 frames = write_span(
                     reader,
                     target,
-                    engine,
                     config,
-                    tiling,
+                    engine,
                     context,
                     lambda n: reporter.advance(name, n),
                     config.span,
@@ -74,7 +73,7 @@ def upscale_video(
             finally:
                 reporter.finish(name)
             return Result(frames, time.perf_counter() - started, _seconds(frames, info))
-    frames = make_pieces(source, job, engine, config, tiling, context, expected)
+    frames = make_pieces(source, job, engine, config, context, expected)
     if config.pieces.segment:  # joined by `vsr join` or a plain run: never by two segments
         return Result(frames, time.perf_counter() - started, pieces_left=len(job.missing()))
     join_job(job, source, target, config, context)

@@ -10,7 +10,7 @@ from typing import BinaryIO
 
 import av
 
-from vsr_cli.config import Span, Tiling, UpscaleConfig
+from vsr_cli.config import Span, UpscaleConfig
 from vsr_cli.context import RunContext
 from vsr_cli.infer.engine import Engine
 from vsr_cli.run.pump import pump
@@ -34,9 +34,8 @@ def open_input(
 def write_span(
     reader: VideoReader,
     target: Path | BinaryIO,
-    engine: Engine,
     config: UpscaleConfig,
-    tiling: Tiling,
+    engine: Engine,
     context: RunContext,
     advance: Callable[[int], None],
     span: Span,
@@ -44,7 +43,8 @@ def write_span(
     copy_streams: bool = True,
     required: bool = True,
 ) -> int:
-    """Upscale ``span`` of ``reader`` into ``target``; returns the frames written.
+    """Upscale ``span`` of ``reader`` into ``target`` as ``config`` says (sizes given:
+    ``pick_sizes``); returns the frames written.
 
     ``base``: the input time the output's timestamps count from (default: the span's
     first frame, as ``--ss`` does). ``copy_streams``: False for the video alone (a piece
@@ -54,20 +54,21 @@ def write_span(
     """
     spec = OutputSpec.from_source(reader, config.scale, span, copy_streams)
     with VideoWriter(target, spec, config.encode, context, config.format) as writer:
-        media = _media(reader, writer.copied_streams, span, tiling.chunk_overlap, base, required)
-        return pump(media, engine, writer, config, tiling, context, advance)
+        overlap = config.tiling.chunk_overlap
+        media = _media(reader, writer.copied_streams, span, overlap, base, required)
+        return pump(media, writer, config, engine, context, advance)
 
 
 def _media(
     reader: VideoReader,
     copy: set[int],
     span: Span,
-    context_frames: int,
+    margin: int,
     base: float | None,
     required: bool,
 ) -> Iterator[DecodedFrame | av.Packet]:
     """The frames (and ``copy`` streams' packets) to work on: the whole input, or a span
-    with context frames around it."""
+    with margin frames around it."""
     if span.whole and base is None:
         return reader.media(copy)
-    return read_span(reader, copy, span, context_frames, base, required)
+    return read_span(reader, copy, span, margin, base, required)

@@ -101,6 +101,16 @@ class Deinterlacer:
         return self.push(None)
 
 
+def deinterlace_plan(mode: str, interlacing: Interlacing) -> tuple[bool, bool] | None:
+    """(per field, only the frames flagged) for ``--deinterlace mode``, None for none:
+    ``auto`` deinterlaces an interlaced input, then only its flagged frames, or every
+    frame where idet found it and nothing is flagged; ``field`` makes one frame of each
+    field, doubling the frame rate as players do."""
+    if mode == "off" or (mode == "auto" and not interlacing.interlaced):
+        return None
+    return mode == "field", mode == "auto" and interlacing.flagged
+
+
 def deinterlacing(interlacing: Interlacing, per_field: bool) -> str:
     """What is done to the video, for a warning."""
     order = "top field first" if interlacing.top_first else "bottom field first"

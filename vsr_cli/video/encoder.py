@@ -63,8 +63,10 @@ def hdr_options(
     to the parameter string already in ``options``; and whether ``codec`` can write them."""
     if hdr is None:
         return {}, True
-    own = {"libx265": ("x265-params", hdr.x265_params()),
-           "libsvtav1": ("svtav1-params", hdr.svtav1_params())}.get(codec)  # fmt: skip
+    own = {
+        "libx265": ("x265-params", hdr.x265_params()),
+        "libsvtav1": ("svtav1-params", hdr.svtav1_params()),
+    }.get(codec)
     if own is None:
         return {}, False
     key, params = own
@@ -151,8 +153,13 @@ def _probe(
 ) -> tuple[_Failure | None, dict[str, _Failure | None]]:
     """(failure with every option, failure with each alone) of ``codec`` opened in a child
     process on a frame of this size; cached, since a batch asks it for every file."""
-    job = {"codec": codec, "pix_fmt": pix_fmt, "width": width, "height": height,
-           "options": json.loads(options)}  # fmt: skip
+    job = {
+        "codec": codec,
+        "pix_fmt": pix_fmt,
+        "width": width,
+        "height": height,
+        "options": json.loads(options),
+    }
     result = _run_probe(job)
 
     def parse(found: dict | None) -> _Failure | None:
@@ -181,8 +188,15 @@ def largest_frame(
     ``size`` (None: not even a small one): what to say when a frame of ``size`` won't."""
     fmt = av.VideoFormat(pix_fmt)
     subsampled = fmt.chroma_width(1024) < 1024 or fmt.chroma_height(1024) < 1024
-    job = {"codec": codec, "pix_fmt": pix_fmt, "width": size[0], "height": size[1],
-           "options": options, "limits": True, "step": 2 if subsampled else 1}  # fmt: skip
+    job = {
+        "codec": codec,
+        "pix_fmt": pix_fmt,
+        "width": size[0],
+        "height": size[1],
+        "options": options,
+        "limits": True,
+        "step": 2 if subsampled else 1,
+    }
     width, height = _run_probe(job)
     return width, height
 
@@ -228,8 +242,15 @@ def check_encoder(settings: EncodeSettings, container: str) -> None:
 
 
 # What people type for an encoder, and the one they mean.
-_NICKNAMES = {"h265": "libx265", "x265": "libx265", "x264": "libx264", "avc": "libx264",
-              "svtav1": "libsvtav1", "aom": "libaom-av1", "vp8": "libvpx"}  # fmt: skip
+_NICKNAMES = {
+    "h265": "libx265",
+    "x265": "libx265",
+    "x264": "libx264",
+    "avc": "libx264",
+    "svtav1": "libsvtav1",
+    "aom": "libaom-av1",
+    "vp8": "libvpx",
+}
 
 
 def _hint(name: str) -> str:

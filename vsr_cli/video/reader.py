@@ -9,26 +9,31 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterator
-from dataclasses import dataclass, field, replace
-from fractions import Fraction
+from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
 import av
 import numpy as np
 
-from vsr_cli.config import DEINTERLACE_MODES
 from vsr_cli.context import RunContext
-from vsr_cli.errors import InputError, NoVideoStreamError
-from vsr_cli.video.color import EXACT, ColorSpec
+from vsr_cli.errors import InputError
+from vsr_cli.video.color import EXACT
 from vsr_cli.video.deinterlace import (
     Deinterlacer,
     Interlacing,
+    deinterlace_plan,
     deinterlacing,
     detect_interlacing,
 )
 from vsr_cli.video.ffmpeg import ffmpeg_reason
 from vsr_cli.video.hdr import HdrMetadata
+from vsr_cli.video.probe import (
+    ATTACHED_PIC,
+    main_video_stream,
+    open_container,
+    video_info,
+)
 from vsr_cli.video.scan import VideoScan, sample_packets, scan_video, stated_end
 from vsr_cli.video.timeline import Timeline
 
@@ -39,69 +44,12 @@ _LOOK_AHEAD = 6  # frames decoded at open: enough for idet to tell interlacing
 
 
 @dataclass(frozen=True)
-class StreamInfo:
-    index: int
-    kind: str  # video, audio, subtitle, data, attachment
-    codec: str
-    language: str | None
-
-
-@dataclass(frozen=True)
-class VideoInfo:
-    """What the tool sees in an input before decoding it."""
-
-    name: str
-    container: str
-    codec: str
-    width: int
-    height: int
-    pix_fmt: str
-    bit_depth: int
-    time_base: Fraction
-    average_rate: Fraction | None
-    frame_count: int | None  # estimated from packets where the input can be read twice
-    duration: float | None  # from the first frame to where the video stream says it ends
-    color: ColorSpec
-    streams: tuple[StreamInfo, ...] = field(default=())
-
-
-@dataclass(frozen=True)
 class DecodedFrame:
     rgb: np.ndarray  # (h, w, 3) uint8 or uint16
     pts: int
     time: float
     alpha: np.ndarray | None = None  # (h, w), the rgb's dtype, where the input has alpha
-    context: bool = False  # read only as context for the model, beside a span (video/span.py)
-
-
-def _open(source: str | Path | BinaryIO, name: str) -> av.container.InputContainer:
-    """Tags that are not UTF-8 (old AVI, MPEG-PS) are read with replacement characters
-    rather than refusing the file; ``genpts`` fills in the timestamps that AVI and
-    MPEG-PS leave out of packets."""
-    try:
-        return av.open(source, "r", metadata_errors="replace", options={"fflags": "+genpts"})
-    except FileNotFoundError:
-        raise InputError(f"{name}: no such file") from None
-    except IsADirectoryError:
-        raise InputError(f"{name}: is a folder, not a video") from None
-    except PermissionError:
-        raise InputError(f"{name}: permission denied") from None
-    except av.error.FFmpegError as e:
-        raise InputError(f"{name}: not a video file ({ffmpeg_reason(e)})") from None
-
-
-ATTACHED_PIC = av.stream.Disposition.attached_pic  # cover art, which is not the video
-
-
-def pick_video_stream(
-    container: av.container.InputContainer,
-) -> av.video.stream.VideoStream | None:
-    """The main video stream: never cover art (an attached picture is a video stream too)."""
-    moving = [s for s in container.streams.video if not s.disposition & ATTACHED_PIC]
-    if not moving:
-        return None
-    best = container.streams.best("video")
-    return best if best in moving else moving[0]
+    margin: bool = False  # read for the model to see beside a span, not to write (video/span.py)
 
 
 def _usable(packet: av.Packet) -> bool:
@@ -135,60 +83,58 @@ class VideoReader:
         to learn their times. ``deinterlace``: one of ``DEINTERLACE_MODES`` (``auto``: when
         the stream, its first frames' flags or FFmpeg's ``idet`` on them say interlaced);
         what is done is said as a warning."""
-        if deinterlace not in DEINTERLACE_MODES:
-            raise ValueError(f"deinterlace: one of {', '.join(DEINTERLACE_MODES)}")
         self.name = name or str(source)
-        self._warn = (context or RunContext()).warn
-        self._container = _open(source, self.name)
+        self._context = context or RunContext()
+        self._container = open_container(source, self.name)
         try:
-            video = pick_video_stream(self._container)
-            if video is None:
-                art = " (only cover art)" if self._container.streams.video else ""
-                raise NoVideoStreamError(f"{self.name}: no video stream{art}")
-            self._video = video
+            self._video = main_video_stream(self._container, self.name)
             self._source = source
             again = isinstance(source, (str, Path)) and count_frames  # a file, read twice
-            self.scan: VideoScan | None = scan_video(source, video.index) if again else None
-            self.info = self._probe()
+            self.scan: VideoScan | None = scan_video(source, self._video.index) if again else None
             self.decoded = 0
             self._last_time: float | None = None
             self._last_pts: int | None = None
             self._resized = False
             self._fields: Deinterlacer | None = None
-            self._deinterlacing: tuple[bool, bool] | None = None  # per field, only flagged
             self._raw = self._demux()
             self._ahead: list[av.VideoFrame | av.Packet] = []
             self.first = self._prime()
             self._look_ahead(_LOOK_AHEAD)
-            # The first frame's size and format are the video's: a stream's header may state
-            # a later size, or leave out an alpha plane.
-            fmt = self.first.format
-            self.info = replace(
-                self.info,
-                width=self.first.width,
-                height=self.first.height,
-                pix_fmt=fmt.name,
-                bit_depth=max(c.bits for c in fmt.components),
-            )
-            self.alpha = any(c.is_alpha for c in fmt.components)
-            self.hdr = HdrMetadata.of_frame(self.first)
-            # Where "0 s" is for --ss and pieces: the first frame, whatever the container's
-            # start time. Inputs timed by frame count start at 0 by construction.
-            timed = self.first.pts is not None and self.info.container not in _INDEXED_CONTAINERS
-            self.origin = float(self.first.time) if timed else 0.0
-            self._end = stated_end(video, self._container)
-            length = None if self._end is None else self._end - self.origin
-            self.info = replace(self.info, duration=length)
-            # Joined recordings' times are moved onto one timeline as they are read, so a
-            # time can't be sought in the file.
-            jumps = self.scan is not None and self.scan.jumps_back
-            self._seekable = timed and not hasattr(source, "read") and not jumps
-            frames = [f for f in self._ahead if isinstance(f, av.VideoFrame)]
-            self.interlacing: Interlacing = detect_interlacing(video, frames)
-            self._start_deinterlacing(deinterlace)
+            self._learn_from_first_frames(source, deinterlace)
         except BaseException:
             self._container.close()
             raise
+
+    def _learn_from_first_frames(self, source: str | Path | BinaryIO, deinterlace: str) -> None:
+        """What only decoded frames tell: size, format, alpha, HDR, where "0 s" is,
+        interlacing; then ``info``, final from here on."""
+        first, video = self.first, self._video
+        self.alpha = any(c.is_alpha for c in first.format.components)
+        self.hdr = HdrMetadata.of_frame(first)
+        # Where "0 s" is for --ss and pieces: the first frame, whatever the container's
+        # start time. Inputs timed by frame count start at 0 by construction.
+        timed = first.pts is not None and self._container.format.name not in _INDEXED_CONTAINERS
+        self.origin = float(first.time) if timed else 0.0
+        self._end = stated_end(video, self._container)
+        # Joined recordings' times are moved onto one timeline as they are read, so a
+        # time can't be sought in the file.
+        jumps = self.scan is not None and self.scan.jumps_back
+        self._seekable = timed and not hasattr(source, "read") and not jumps
+        frames = [f for f in self._ahead if isinstance(f, av.VideoFrame)]
+        self.interlacing: Interlacing = detect_interlacing(video, frames)
+        self._deinterlacing = deinterlace_plan(deinterlace, self.interlacing)
+        self.info = video_info(
+            self.name,
+            self._container,
+            video,
+            first,
+            self.scan.frames if self.scan else None,
+            None if self._end is None else self._end - self.origin,
+            self._deinterlacing,
+        )
+        if self._deinterlacing is not None:
+            self._fields = Deinterlacer(video, *self._deinterlacing)
+            self._context.warn(deinterlacing(self.interlacing, self._deinterlacing[0]))
 
     def _demux(self) -> Iterator[av.VideoFrame | av.Packet]:
         """Decoded video frames and every other stream's packets, in demux order."""
@@ -196,7 +142,7 @@ class VideoReader:
         # reads it.
         webm_alpha = self._video.metadata.get("alpha_mode") == "1"
         decoder = av.CodecContext.create("libvpx-vp9", "r") if webm_alpha else None
-        timeline = Timeline(self._container, self._warn)
+        timeline = Timeline(self._container, self._context)
         frames = 0
         try:
             for packet in self._container.demux():
@@ -280,61 +226,6 @@ class VideoReader:
     def interlaced(self) -> bool:
         return self.interlacing.interlaced
 
-    def _start_deinterlacing(self, mode: str) -> None:
-        """Deinterlace per ``mode`` (``auto``: when the input is interlaced, then only the
-        frames flagged so, or every frame where idet found it and nothing is flagged).
-        ``field`` makes one frame of each field, doubling the frame rate as players do."""
-        if mode == "off" or (mode == "auto" and not self.interlaced):
-            return
-        per_field = mode == "field"
-        self._deinterlacing = (per_field, mode == "auto" and self.interlacing.flagged)
-        self._fields = Deinterlacer(self._video, *self._deinterlacing)
-        # bwdif counts in half frames, whether it sends a frame per field or not: its
-        # frames' pts are in half the stream's time base.
-        rate = self.info.average_rate
-        self.info = replace(
-            self.info,
-            time_base=self.info.time_base / 2,
-            average_rate=rate * 2 if rate and per_field else rate,
-        )
-        self._warn(deinterlacing(self.interlacing, per_field))
-
-    def _probe(self) -> VideoInfo:
-        c = self._container
-        v = self._video
-        cc = v.codec_context
-        if not cc.width or not cc.height or cc.format is None:
-            raise InputError(f"{self.name}: the video stream has no decodable frames")
-        pix_fmt = cc.format.name
-        depth = max(comp.bits for comp in cc.format.components)
-        streams = tuple(
-            StreamInfo(s.index, s.type, s.codec_context.name if s.codec_context else "?",
-                       s.metadata.get("language"))
-            for s in c.streams
-        )  # fmt: skip
-        return VideoInfo(
-            name=self.name,
-            container=c.format.name,
-            codec=cc.name,
-            width=cc.width,
-            height=cc.height,
-            pix_fmt=pix_fmt,
-            bit_depth=depth,
-            time_base=v.time_base,
-            average_rate=v.average_rate,
-            frame_count=self.scan.frames if self.scan else None,
-            duration=None,  # known once the first frame is
-            color=ColorSpec.of_stream(
-                int(cc.colorspace),
-                int(cc.color_range),
-                int(cc.color_primaries),
-                int(cc.color_trc),
-                cc.height,
-                pix_fmt,
-            ),
-            streams=streams,
-        )
-
     @property
     def container(self) -> av.container.InputContainer:
         return self._container
@@ -401,7 +292,7 @@ class VideoReader:
                 yield item
         self._ahead = []
         self._raw.close()
-        timeline = Timeline(self._container, self._warn)
+        timeline = Timeline(self._container, self._context)
         try:
             for packet in self._container.demux():
                 timeline.place(packet)
@@ -413,7 +304,7 @@ class VideoReader:
     def _decoded(self, frame: av.VideoFrame) -> DecodedFrame:
         if (frame.width, frame.height) != (self.info.width, self.info.height):
             if not self._resized:  # as ffmpeg does: the first size is the output's
-                self._warn(
+                self._context.warn(
                     f"the frame size changes mid-stream ({frame.width}x{frame.height} after "
                     f"{self.info.width}x{self.info.height}); later frames are resized to the first"
                 )

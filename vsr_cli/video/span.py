@@ -1,8 +1,8 @@
 """A section of a video in time: ``--ss``/``-t``/``--to``, and the pieces of a resumable job.
 
 Reading a span seeks to the keyframe before it (where the input can seek) and
-decodes forward. Frames inside the span come out as they are; up to ``context``
-frames on each side come out marked as context, for the recurrence to see but
+decodes forward. Frames inside the span come out as they are; up to ``margin``
+frames on each side come out marked as margin, for the recurrence to see but
 not to be written. Packets of copied streams come out when they start inside
 the span. Every timestamp is moved back so that the span starts at 0, as
 ffmpeg's ``-ss`` does.
@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import itertools
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import replace
 from typing import TypeVar
 
@@ -20,8 +20,10 @@ import av
 
 from vsr_cli.config import Span
 from vsr_cli.errors import InputError
-from vsr_cli.video.reader import ATTACHED_PIC, DecodedFrame, VideoReader
+from vsr_cli.video.probe import ATTACHED_PIC
+from vsr_cli.video.reader import DecodedFrame, VideoReader
 
+SAME_TIME = 1e-6  # seconds: times closer than this are one time (rounding of time bases)
 SEEK_BACK = 1.0  # seconds before the context to seek to (more if the demuxer lands late)
 AFTER_END = 1.0  # seconds read past the end for packets demuxed behind the video
 T = TypeVar("T")
@@ -62,7 +64,7 @@ def _from_before(
             if landed(item) is not None:
                 break
         at = landed(head[-1]) if head else None
-        if at is None or at <= want + 1e-6 or want - back <= 0:
+        if at is None or at <= want + SAME_TIME or want - back <= 0:
             return itertools.chain(head, items)
         back *= 4
 
@@ -71,66 +73,91 @@ def read_span(
     reader: VideoReader,
     copy: set[int],
     span: Span,
-    context: int = 0,
+    margin: int = 0,
     base: float | None = None,
     required: bool = True,
 ) -> Iterator[DecodedFrame | av.Packet]:
-    """The span's frames (``context`` ones on each side marked so) and packets, their
+    """The span's frames (``margin`` ones on each side marked so) and packets, their
     timestamps less ``base`` seconds (default: the span's first frame's time), in demux
     order. ``reader.media`` must not have been started. A span without frames is an
     error when ``required`` (a piece past a video shorter than it claims is not)."""
     period = 1 / float(reader.info.average_rate or 25)
     items = _from_before(
         reader,
-        span.start - (context + 1) * period,
+        span.start - (margin + 1) * period,
         lambda: reader.media(copy),
         lambda item: item.time - reader.origin if isinstance(item, DecodedFrame) else None,
     )
-    before: deque[DecodedFrame] = deque(maxlen=context)
-    held: list[av.Packet] = []  # packets inside the span demuxed before its first frame
-    first: float | None = None  # the span's first frame's time
-    origin, shift_pts, after = 0.0, 0, 0
-
-    def moved(frame: DecodedFrame, context: bool = False) -> DecodedFrame:
-        return replace(frame, pts=frame.pts - shift_pts, time=frame.time - origin, context=context)
-
+    cut = _Cut(reader, span, margin, base)
     for item in items:
         if isinstance(item, av.Packet):
-            t = _time(item)
-            if item.stream.disposition & ATTACHED_PIC:
-                yield item  # cover art: untimed
-            elif t is None or t - reader.origin < span.start - 1e-6:
-                continue
-            elif span.end is not None and t - reader.origin >= span.end - 1e-6:
-                continue
-            elif first is None:
-                held.append(item)
-            elif t >= first - 1e-6:
-                yield _shifted(item, origin)
-            continue
-        rel = item.time - reader.origin
-        if first is None:
-            if rel < span.start - 1e-6:
-                before.append(item)
-                continue
-            first = item.time
-            origin = base if base is not None else first
-            shift_pts = round(origin / reader.info.time_base)
-            for frame in before:
-                yield moved(frame, context=True)
-            for packet in held:
-                if _time(packet) >= first - 1e-6:
-                    yield _shifted(packet, origin)
-        if span.end is not None and rel >= span.end - 1e-6:
-            if after < context:
-                after += 1
-                yield moved(item, context=True)
-            if rel >= span.end + AFTER_END:
-                return
-            continue
-        yield moved(item)
-    if first is None and required:
+            yield from cut.packet(item)
+        elif not (yield from cut.frame(item)):
+            return
+    if cut.first is None and required:
         raise InputError(f"{reader.name}: no frames after {span.start:.3f} s")
+
+
+class _Cut:
+    """``read_span``'s state: frames held before the span (its leading margin), packets
+    demuxed before its first frame, and the shift of every timestamp once that frame is
+    known."""
+
+    def __init__(self, reader: VideoReader, span: Span, margin: int, base: float | None):
+        self.reader, self.span, self.margin, self.base = reader, span, margin, base
+        self.before: deque[DecodedFrame] = deque(maxlen=margin)
+        self.held: list[av.Packet] = []
+        self.first: float | None = None  # the span's first frame's time
+        self.origin, self.shift_pts, self.after = 0.0, 0, 0
+
+    def _moved(self, frame: DecodedFrame, margin: bool = False) -> DecodedFrame:
+        pts, time = frame.pts - self.shift_pts, frame.time - self.origin
+        return replace(frame, pts=pts, time=time, margin=margin)
+
+    def _inside(self, seconds: float) -> bool:
+        """Whether ``seconds`` (after the video's first frame) lies in the span."""
+        start, end = self.span.start - SAME_TIME, self.span.end
+        return seconds >= start and (end is None or seconds < end - SAME_TIME)
+
+    def packet(self, packet: av.Packet) -> Iterator[av.Packet]:
+        t = _time(packet)
+        if packet.stream.disposition & ATTACHED_PIC:
+            yield packet  # cover art: untimed
+        elif t is None or not self._inside(t - self.reader.origin):
+            return
+        elif self.first is None:
+            self.held.append(packet)
+        elif t >= self.first - SAME_TIME:
+            yield _shifted(packet, self.origin)
+
+    def frame(self, frame: DecodedFrame) -> Generator[DecodedFrame | av.Packet, None, bool]:
+        """What ``frame`` lets out; False once nothing later can be in the span."""
+        rel = frame.time - self.reader.origin
+        if self.first is None:
+            if rel < self.span.start - SAME_TIME:
+                self.before.append(frame)
+                return True
+            yield from self._start(frame)
+        end = self.span.end
+        if end is None or rel < end - SAME_TIME:
+            yield self._moved(frame)
+            return True
+        if self.after < self.margin:
+            self.after += 1
+            yield self._moved(frame, margin=True)
+        return rel < end + AFTER_END
+
+    def _start(self, frame: DecodedFrame) -> Iterator[DecodedFrame | av.Packet]:
+        """The span's first frame: timestamps count from here (or ``base``), and what was
+        held for it comes out."""
+        self.first = frame.time
+        self.origin = self.base if self.base is not None else self.first
+        self.shift_pts = round(self.origin / self.reader.info.time_base)
+        for held in self.before:
+            yield self._moved(held, margin=True)
+        for packet in self.held:
+            if _time(packet) >= self.first - SAME_TIME:
+                yield _shifted(packet, self.origin)
 
 
 def read_packets(
@@ -150,9 +177,9 @@ def read_packets(
         t = _time(packet)
         if packet.stream.disposition & ATTACHED_PIC:
             yield packet
-        elif t is None or (not span.whole and t < base - 1e-6):
+        elif t is None or (not span.whole and t < base - SAME_TIME):
             continue
-        elif span.end is not None and t - reader.origin >= span.end - 1e-6:
+        elif span.end is not None and t - reader.origin >= span.end - SAME_TIME:
             if t - reader.origin >= span.end + AFTER_END:
                 return
         else:

@@ -17,14 +17,15 @@ from __future__ import annotations
 import functools
 import io
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
 
 import av
 
+from vsr_cli.context import RunContext
 from vsr_cli.video.ffmpeg import ffmpeg_reason, logged
-from vsr_cli.video.reader import ATTACHED_PIC
+from vsr_cli.video.probe import ATTACHED_PIC
 from vsr_cli.video.spec import OutputSpec
 from vsr_cli.video.subtitles import convert, targets_for
 
@@ -61,7 +62,7 @@ class Copy:
     codec: str  # the input stream's codec
     convert_to: str | None
     strict: bool  # the muxer wants strictly increasing decode timestamps
-    warn: Callable[[str], None]
+    context: RunContext
     stopped: bool = False
     _last_dts: int | None = field(default=None, repr=False)
     _moved: bool = field(default=False, repr=False)
@@ -92,7 +93,7 @@ class Copy:
         floor = None if self._last_dts is None else self._last_dts + self.strict
         if floor is not None and packet.dts < floor:
             if not self._moved:
-                self.warn(
+                self.context.warn(
                     f"{self.source}: timestamps go backwards at {float(packet.dts * base):.3f} s;"
                     " moved forward as ffmpeg does"
                 )
@@ -107,7 +108,7 @@ class Copy:
         rest of this stream is left out, with a warning, and the file goes on."""
         self.stopped = True
         when = f" from {at:.3f} s on" if at is not None else ""
-        self.warn(f"dropped {self.source}{when}: {container} refused its packet ({reason})")
+        self.context.warn(f"dropped {self.source}{when}: {container} refused its packet ({reason})")
 
 
 def add_copies(
@@ -115,7 +116,7 @@ def add_copies(
     container: str,
     video: av.video.stream.VideoStream,
     spec: OutputSpec,
-    warn: Callable[[str], None],
+    context: RunContext,
 ) -> dict[int, Copy]:
     """Add to ``out`` every stream of ``spec`` that ``container`` takes (as a copy, or
     converted); warn of each it drops, with FFmpeg's reason. Input index -> its copy."""
@@ -133,10 +134,10 @@ def add_copies(
             if target is None:
                 keeps = container != "matroska" and not refusal("matroska")
                 hint = "; an .mkv output keeps it" if keeps else ""
-                warn(f"dropped {name}: {container} cannot hold it ({reason}){hint}")
+                context.warn(f"dropped {name}: {container} cannot hold it ({reason}){hint}")
                 continue
-            warn(f"converted {name} to {target}: {container} cannot hold {_codec(stream)}")
-        copy = _add(out, stream, target, warn)
+            context.warn(f"converted {name} to {target}: {container} cannot hold {_codec(stream)}")
+        copy = _add(out, stream, target, context)
         copy.stream.metadata.update(fresh_tags(stream.metadata))
         copies[stream.index] = copy
     return copies
@@ -150,7 +151,7 @@ def _add(
     out: av.container.OutputContainer,
     stream: av.stream.Stream,
     convert_to: str | None,
-    warn: Callable[[str], None],
+    context: RunContext,
 ) -> Copy:
     """``stream``'s place in ``out``: a copy of it, or a ``convert_to`` subtitle stream."""
     if convert_to is None:
@@ -160,7 +161,7 @@ def _add(
         added = out.add_mux_stream(convert_to)
         added.time_base = stream.time_base
     lenient = out.format.flags & _NONSTRICT or stream.type in ("subtitle", "data")
-    return Copy(added, describe(stream), _codec(stream), convert_to, not lenient, warn)
+    return Copy(added, describe(stream), _codec(stream), convert_to, not lenient, context)
 
 
 def _attach_cover(out: av.container.OutputContainer, stream: av.stream.Stream, data: bytes) -> None:

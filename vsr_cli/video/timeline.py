@@ -8,11 +8,11 @@ forward (a recorder paused for ten minutes) is a real gap and is kept.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from fractions import Fraction
 
 import av
 
+from vsr_cli.context import RunContext
 from vsr_cli.video.scan import JUMP_BACK
 
 _DISCONTINUOUS = av.format.Flags.ts_discont.value
@@ -21,9 +21,9 @@ _DISCONTINUOUS = av.format.Flags.ts_discont.value
 class Timeline:
     """Moves the packets of an input in place, as they are demuxed."""
 
-    def __init__(self, container: av.container.InputContainer, warn: Callable[[str], None]):
+    def __init__(self, container: av.container.InputContainer, context: RunContext) -> None:
         self._active = bool(container.format.flags & _DISCONTINUOUS)
-        self._warn = warn
+        self._context = context
         self._shift = Fraction(0)  # seconds added to every packet from the last jump on
         self._ends: dict[int, Fraction] = {}  # each stream's last packet's end, moved
 
@@ -35,7 +35,7 @@ class Timeline:
         at = packet.dts * base + self._shift
         end = self._ends.get(packet.stream.index)
         if end is not None and at < end - Fraction(JUMP_BACK):
-            self._warn(
+            self._context.warn(
                 f"timestamps start again at {float(at):.3f} s (joined recordings?): "
                 f"what follows is moved after {float(end):.3f} s, as ffmpeg does"
             )

@@ -70,16 +70,19 @@ class VideoWriter:
         frames to encode (joining pieces)."""
         self.name = str(target) if isinstance(target, Path) else "stdout"
         self._spec = spec
-        self._warn = context.warn
+        self._context = context
         self._part: PartFile | None = None
         options = {"movflags": "use_metadata_tags"} if spec.apple_tags else {}
         try:
             if isinstance(target, Path):
                 self._part = PartFile(target, context.parts)
                 self._out = av.open(
-                    str(self._part.path), "w", format=format, options=options,
+                    str(self._part.path),
+                    "w",
+                    format=format,
+                    options=options,
                     metadata_errors="replace",
-                )  # fmt: skip
+                )
             else:
                 if not format:
                     raise OutputError("writing to a stream needs --format (e.g. matroska)")
@@ -104,7 +107,7 @@ class VideoWriter:
             else:
                 self._video = self._out.add_stream_from_template(video_template)
             self._copies: dict[int, Copy] = add_copies(
-                self._out, self._container, self._video, spec, self._warn
+                self._out, self._container, self._video, spec, self._context
             )
             self._out.metadata.update(fresh_tags(spec.tags))
             with contextlib.suppress(AttributeError, av.error.FFmpegError, ValueError):
@@ -166,14 +169,14 @@ class VideoWriter:
         pix_fmt = choose_pix_fmt(codec, spec.pix_fmt, spec.bit_depth, settings.pix_fmt)
         self.keeps_alpha = spec.alpha and has_alpha(pix_fmt)
         if spec.alpha and not self.keeps_alpha:
-            self._warn(
+            self._context.warn(
                 f"the alpha plane (transparency) is dropped; {codec} writes {pix_fmt} "
                 "(libvpx-vp9 into .webm, prores_ks or ffv1 keep it)"
             )
         options = encoder_options(settings, codec)
         hdr, kept = hdr_options(spec.hdr, codec, options)
         if not kept:
-            self._warn(
+            self._context.warn(
                 f"the HDR10 mastering-display and content-light-level metadata is lost: {codec}"
                 " cannot write it (libx265, the default for HDR, and libsvtav1 can); the "
                 "colour tags and bit depth are kept"
@@ -187,7 +190,7 @@ class VideoWriter:
         self.size = fit_to_chroma(spec.size, pix_fmt)
         if self.size != spec.size:
             (w, h), (sw, sh) = self.size, spec.size
-            self._warn(
+            self._context.warn(
                 f"output is {w}x{h} instead of {sw}x{sh}: "
                 f"{pix_fmt} needs sizes that its chroma subsampling divides"
             )
