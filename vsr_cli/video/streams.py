@@ -24,6 +24,7 @@ from fractions import Fraction
 import av
 
 from vsr_cli.context import RunContext
+from vsr_cli.events import CallbackReporter
 from vsr_cli.video.ffmpeg import ffmpeg_reason, logged
 from vsr_cli.video.probe import ATTACHED_PIC
 from vsr_cli.video.spec import OutputSpec
@@ -172,6 +173,10 @@ def _attach_cover(out: av.container.OutputContainer, stream: av.stream.Stream, d
     out.add_attachment(f"cover.{ext}", mime, data)
 
 
+# A scratch copy's own repairs are not worth a word: the real output's are said.
+_SILENT = RunContext(CallbackReporter(None, lambda _: None))
+
+
 def _refusal(
     container: str,
     video: av.video.stream.VideoStream,
@@ -193,7 +198,7 @@ def _refusal(
             stand_in.pix_fmt = video.codec_context.pix_fmt
             stand_in.time_base = video.time_base
             stand_in.codec_context.options = dict(video.codec_context.options)
-            copy = _add(probe, stream, convert_to, lambda _: None)
+            copy = _add(probe, stream, convert_to, _SILENT)
             probe.start_encoding()
             for sample in samples:
                 packet = copy.packet_for(_clone(sample, bytes(sample)))
