@@ -52,7 +52,7 @@ def test_compile_without_a_compiler_falls_back_once_and_is_remembered(
     assert "Traceback" not in first.stderr
     compiling = [w for w in warnings_in(first) if "compil" in w]
     assert compiling == [
-        "warning: compiling failed: no C++ compiler found; running without compiling"
+        f"warning: {clip}: compiling failed: no C++ compiler found; running without compiling"
     ], first.stderr
     expected = np.stack(read_frames(tmp_path / "plain.mkv"))
     assert _psnr(np.stack(read_frames(tmp_path / "first.mkv")), expected) >= 50

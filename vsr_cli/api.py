@@ -179,15 +179,20 @@ def upscale(
         raise TypeError("pass options= or keyword settings, not both")
     elif format is not None:
         options = replace(options, format=format)
-    from vsr_cli.run.paths import STDIO
+    from vsr_cli.run.paths import STDIO, is_dir
     from vsr_cli.run.upscale import upscale_video
+    from vsr_cli.run.work import as_source, as_target, check_outputs
     from vsr_cli.video.encoder import check_encoder
     from vsr_cli.video.writer import muxer_for
 
     configure()
-    target = _path_or_stream(dst)
+    source, target = _path_or_stream(src), _path_or_stream(dst)
+    if isinstance(source, Path) and source != STDIO:  # an image sequence is one clip
+        source = as_source(source, options.fps)
     if isinstance(target, Path) and target != STDIO:  # a bad preset fails now, not after work
-        check_encoder(options.encode, muxer_for(target, options.format))
+        folder = str(dst).endswith(("/", os.sep)) or is_dir(target)
+        target = as_target(target, source, folder)
+        check_outputs([target], options)
     elif options.format:
         check_encoder(options.encode, muxer_for(Path("-"), options.format))
     if engine is None:
@@ -201,7 +206,7 @@ def upscale(
             warn=warn,
         )[0]
     context = RunContext(reporter or CallbackReporter(progress, warn))
-    return upscale_video(_path_or_stream(src), target, engine, options, context)
+    return upscale_video(source, target, engine, options, context)
 
 
 def _path_or_stream(value: str | os.PathLike | BinaryIO) -> Path | BinaryIO:
@@ -263,14 +268,18 @@ def download(
     return [(entry.name, _fetch(entry, progress)) for entry in entries]
 
 
-def info(path: str | os.PathLike) -> dict:
-    """What vsr-cli sees in a video (``vsr info``)."""
+def info(path: str | os.PathLike, fps: float | str = 25) -> dict:
+    """What vsr-cli sees in a video or an image sequence (``vsr info``; ``fps``: the
+    sequence's rate)."""
+    from vsr_cli.run.work import as_source
     from vsr_cli.video.facts import describe
     from vsr_cli.video.reader import VideoReader
 
     configure()
-    with bugs_named(str(path)), VideoReader(Path(path)) as reader:
-        return describe(reader)
+    with bugs_named(str(path)):
+        source = as_source(Path(path), UpscaleConfig.build(fps=fps).fps)
+        with VideoReader(source, str(path)) as reader:
+            return describe(reader)
 
 
 def find_dataset(

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import asdict, dataclass, field
+from fractions import Fraction
 from pathlib import Path
 
 from vsr_cli.errors import UsageError
@@ -83,6 +84,7 @@ class UpscaleConfig:
     deinterlace: str = "auto"  # auto (when the input is interlaced), off, frame, field
     scene_cuts: bool = True  # each scene upscaled as if the video began and ended there
     overwrite: bool = False
+    fps: Fraction = Fraction(25)  # of an image sequence input (ffmpeg's default)
 
     @classmethod
     def build(
@@ -109,6 +111,7 @@ class UpscaleConfig:
         segment: tuple[int, int] | str | None = None,
         piece_seconds: float = PIECE_SECONDS,
         overwrite: bool = False,
+        fps: float | str | Fraction = 25,
     ) -> UpscaleConfig:
         """Every setting by the CLI's names (``--tile-overlap`` is ``tile_overlap``), as
         text or as values: times as seconds or ``[HH:]MM:SS[.mmm]``, ``segment`` as (K, N)
@@ -140,6 +143,7 @@ class UpscaleConfig:
             deinterlace=deinterlace,
             scene_cuts=scene_cuts,
             overwrite=overwrite,
+            fps=_rate(fps),
         )
 
     def record(self) -> dict:
@@ -212,6 +216,17 @@ def _span(ss: float | str | None, duration: float | str | None, to: float | str 
     if length is None and end is not None and end <= start:
         raise UsageError("--to: must come after --ss")
     return Span(start, start + length if length is not None else end)
+
+
+def _rate(value: float | str | Fraction) -> Fraction:
+    """``--fps``: ``24``, ``23.976`` or ``30000/1001``."""
+    try:
+        rate = Fraction(str(value).strip()) if isinstance(value, str) else Fraction(value)
+    except (ValueError, ZeroDivisionError):
+        rate = Fraction(0)
+    if rate <= 0:
+        raise UsageError(f"--fps: {value!r}: expected a rate such as 24, 23.976 or 30000/1001")
+    return rate.limit_denominator(1001 * 1000)
 
 
 def parse_time(value: float | str, option: str = "time") -> float:

@@ -16,6 +16,7 @@ import shutil
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
+from importlib import metadata
 
 import torch
 
@@ -103,11 +104,9 @@ def _describe(device: torch.device) -> dict:
 def compilers() -> dict[str, str | None]:
     """What torch.compile needs: a C++ compiler (Inductor on the CPU), a C compiler and
     Triton (on GPUs), as torch would find them (``CXX``/``CC`` first)."""
-    try:
-        import triton
-
-        triton_version: str | None = triton.__version__
-    except ImportError:
+    try:  # found, not imported: Triton is torch's, on GPUs
+        triton_version: str | None = metadata.version("triton")
+    except metadata.PackageNotFoundError:
         triton_version = None
     return {
         "c++": _which(os.environ.get("CXX"), "c++", "g++", "clang++"),

@@ -59,11 +59,18 @@ def download(
 
 
 def info(
-    file: Annotated[Path, typer.Argument(help="A video file.", show_default=False)],
+    file: Annotated[
+        Path,
+        typer.Argument(
+            help="A video file, or image frames (frames/%04d.png, or a folder of them).",
+            show_default=False,
+        ),
+    ],
+    fps: o.Fps = "25",
     json_output: o.JsonOutput = False,
 ) -> None:
     """What vsr-cli sees in a video: streams, codec, size, rate, frames, colors, rotation."""
-    facts = api.info(file)
+    facts = api.info(file, fps)
     if json_output:
         print(json.dumps(facts))
         return

@@ -66,6 +66,15 @@ Deinterlace = Annotated[
         "field: one frame per field (double rate); off.",
     ),
 ]
+Fps = Annotated[
+    str,
+    option(
+        "--fps",
+        panel=FILES,
+        value="RATE",
+        help="Frame rate of an image sequence input (24, 23.976, 30000/1001); as ffmpeg: 25.",
+    ),
+]
 Overwrite = Annotated[
     bool, option("--overwrite", "-y", panel=FILES, help="Replace an existing output.")
 ]

@@ -32,6 +32,7 @@ def upscale(
     encoder_options: o.EncoderOpt = None,
     format: o.Format = None,
     deinterlace: o.Deinterlace = "auto",
+    fps: o.Fps = "25",
     ss: o.Start = None,
     duration: o.Length = None,
     to: o.Stop = None,
@@ -76,6 +77,7 @@ def upscale(
         segment=segment,
         piece_seconds=piece_seconds,
         overwrite=overwrite,
+        fps=fps,
     )
     engine_config = EngineConfig(
         model=model,

@@ -10,6 +10,7 @@ import queue
 import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 from vsr_cli.config import UpscaleConfig
 from vsr_cli.context import Cancelled, RunContext
@@ -19,6 +20,7 @@ from vsr_cli.infer.engine import Engine
 from vsr_cli.run.pieces import segment_note
 from vsr_cli.run.upscale import upscale_video
 from vsr_cli.run.work import Task, Work
+from vsr_cli.video.image_input import FrameSequence
 
 CANCEL_WAIT = 30.0  # seconds an interrupted batch waits for its workers' chunks to end
 
@@ -34,15 +36,16 @@ def run_work(
         reporter.outcome(outcome)
         return [outcome]
     if work.tasks is None:
-        src, dst = work.inputs[0], work.output
-        with bugs_named(str(src)):
+        src, dst = work.source, work.target
+        name = str(work.inputs[0])
+        with bugs_named(name):
             result = upscale_video(src, dst, engines[0], work.config, context)
         segment, note = work.config.pieces.segment, ""
         if segment and result.pieces_left is not None:
             note = segment_note(segment, result.pieces_left, dst)
         published = str(dst) if result.pieces_left is None else ""
         outcome = Outcome(
-            str(src), "done", result.frames, result.seconds, note, published, result.video_seconds
+            name, "done", result.frames, result.seconds, note, published, result.video_seconds
         )
         reporter.outcome(outcome)
         return [outcome]
@@ -55,12 +58,13 @@ def run_work(
 def _run_one(
     task: Task, engine: Engine, config: UpscaleConfig, context: RunContext, skip_existing: bool
 ) -> Outcome:
-    name = str(task.src)
-    if skip_existing and task.dst.exists():
+    name = task.src.name if isinstance(task.src, FrameSequence) else str(task.src)
+    if skip_existing and isinstance(task.dst, Path) and task.dst.exists():
         return Outcome(name, "skipped", message="output exists", output=str(task.dst))
     started = time.perf_counter()
     try:
-        task.dst.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(task.dst, Path):
+            task.dst.parent.mkdir(parents=True, exist_ok=True)
         result = upscale_video(task.src, task.dst, engine, config, context)
     except NoVideoStreamError:  # e.g. an .mp4 holding only audio
         return Outcome(name, "skipped", message="no video stream")

@@ -3,6 +3,7 @@ it is written directly or as a resumable job of pieces."""
 
 from __future__ import annotations
 
+import functools
 import sys
 import time
 from dataclasses import dataclass
@@ -15,9 +16,12 @@ from vsr_cli.errors import InputError
 from vsr_cli.infer.engine import Engine
 from vsr_cli.infer.sequence import pick_sizes
 from vsr_cli.run.assemble import join_job
+from vsr_cli.run.image_files import write_frames
 from vsr_cli.run.paths import STDIO, check_paths
 from vsr_cli.run.pieces import job_for, make_pieces
 from vsr_cli.run.write import open_input, write_span
+from vsr_cli.video.image_input import FrameSequence
+from vsr_cli.video.image_output import SequenceTarget
 from vsr_cli.video.probe import VideoInfo
 
 
@@ -30,14 +34,15 @@ class Result:
 
 
 def upscale_video(
-    src: Path | BinaryIO,
-    dst: Path | BinaryIO,
+    src: Path | FrameSequence | BinaryIO,
+    dst: Path | SequenceTarget | BinaryIO,
     engine: Engine,
     config: UpscaleConfig,
     context: RunContext,
 ) -> Result:
-    """Upscale ``src`` into ``dst``: paths (``-``: stdin / stdout) or binary file objects.
-    A file appears only when complete; a long one is made in resumable pieces."""
+    """Upscale ``src`` into ``dst``: paths (``-``: stdin / stdout), binary file objects,
+    or image files (a ``FrameSequence`` in, a ``SequenceTarget`` out). A file appears only
+    when complete; a long one is made in resumable pieces; image files one by one."""
     source = sys.stdin.buffer if src == STDIO else src
     target = sys.stdout.buffer if dst == STDIO else dst
     if isinstance(target, Path):
@@ -53,6 +58,14 @@ def upscale_video(
         config = pick_sizes(engine, info.width, info.height, config)
         expected = expected_frames(info, config.span)
         engine.compile_for(expected)
+        if isinstance(target, SequenceTarget):
+            reporter.start(name, expected, levers=engine.levers())
+            try:
+                advance = functools.partial(reporter.advance, name)
+                frames = write_frames(reader, source, target, config, engine, context, advance)
+            finally:
+                reporter.finish(name)
+            return Result(frames, time.perf_counter() - started, _seconds(frames, info))
         job = None
         if isinstance(source, Path) and isinstance(target, Path):
             job = job_for(reader, source, target, engine, config, context)

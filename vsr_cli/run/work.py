@@ -9,38 +9,52 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from fractions import Fraction
 from pathlib import Path
 
 from vsr_cli.config import UpscaleConfig, parse_k_of_n
 from vsr_cli.errors import InputError, UsageError
 from vsr_cli.run.paths import STDIO, check_paths, is_dir
 from vsr_cli.video.encoder import check_encoder
+from vsr_cli.video.image_input import FrameSequence, find_frames, is_frame_folder, is_pattern
+from vsr_cli.video.image_output import SequenceTarget, encoder_for
+from vsr_cli.video.probe import VIDEO_EXTENSIONS
 from vsr_cli.video.writer import muxer_for
 
-VIDEO_EXTENSIONS = frozenset(
-    ".3g2 .3gp .asf .avi .divx .f4v .flv .m2t .m2ts .m2v .m4v .mkv .mod .mov .mp4 .mpeg .mpg "
-    ".mts .mxf .nut .ogv .tod .ts .vob .webm .wmv .y4m".split()
-)
+Source = Path | FrameSequence
+Target = Path | SequenceTarget
 
 
 @dataclass(frozen=True)
 class Task:
-    src: Path
-    dst: Path
+    src: Source
+    dst: Target
 
 
-def collect(inputs: list[Path], out_dir: Path, recursive: bool, ext: str | None) -> list[Task]:
+def collect(
+    inputs: list[Path],
+    out_dir: Path,
+    recursive: bool,
+    ext: str | None,
+    fps: Fraction = Fraction(25),
+) -> list[Task]:
     """Every video among ``inputs`` (files, or folders searched by extension), sorted,
     each with its output path under ``out_dir`` (same relative path and name).
 
-    The output folder is never searched (it may sit inside an input folder, holding an
-    earlier run's outputs), and two inputs bound for one output are refused before any
-    work rather than one overwriting the other.
+    A folder of image frames is one clip, written as frames of the same names into a
+    folder of its name. The output folder is never searched (it may sit inside an input
+    folder, holding an earlier run's outputs), and two inputs bound for one output are
+    refused before any work rather than one overwriting the other; so is a folder with
+    nothing to upscale in it.
     """
     out_root = out_dir.resolve()
-    tasks = []
+    tasks: list[Task] = []
     for item in inputs:
-        if item.is_dir():
+        if is_pattern(item) or (item.is_dir() and is_frame_folder(item)):
+            frames = find_frames(item, fps)
+            names = tuple(f.name for f in frames.files)
+            tasks.append(Task(frames, SequenceTarget(out_dir / item.name, names=names)))
+        elif item.is_dir():
             found = item.rglob("*") if recursive else item.iterdir()
             videos = [
                 p
@@ -51,19 +65,34 @@ def collect(inputs: list[Path], out_dir: Path, recursive: bool, ext: str | None)
                 # not hidden: vsr-cli's own job folders and partial files are
                 and not any(part.startswith(".") for part in p.relative_to(item).parts)
             ]
+            if not videos and not recursive:
+                raise UsageError(f"{item}: no videos or image frames in the folder")
             tasks += [Task(p, out_dir / p.relative_to(item)) for p in videos]
         else:
             tasks.append(Task(item, out_dir / item.name))
     if ext:
         suffix = ext if ext.startswith(".") else f".{ext}"
-        tasks = [Task(t.src, t.dst.with_suffix(suffix)) for t in tasks]
-    tasks.sort(key=lambda t: str(t.src))
-    seen: dict[Path, Path] = {}
+        tasks = [Task(t.src, _with_suffix(t.dst, suffix)) for t in tasks]
+    tasks.sort(key=lambda t: _name(t.src))
+    seen: dict[str, Source] = {}
     for task in tasks:
-        first = seen.setdefault(task.dst, task.src)
+        first = seen.setdefault(str(task.dst), task.src)
         if first != task.src:
-            raise InputError(f"{first} and {task.src} would both be written to {task.dst}")
+            raise InputError(
+                f"{_name(first)} and {_name(task.src)} would both be written to {task.dst}"
+            )
     return tasks
+
+
+def _with_suffix(target: Target, suffix: str) -> Target:
+    """``--ext``: a frame folder becomes a video of the folder's name."""
+    if isinstance(target, SequenceTarget):
+        return target.folder.with_name(target.folder.name + suffix)
+    return target.with_suffix(suffix)
+
+
+def _name(source: Source) -> str:
+    return source.name if isinstance(source, FrameSequence) else str(source)
 
 
 def take_shard(tasks: list[Task], k: int, n: int) -> list[Task]:
@@ -72,15 +101,17 @@ def take_shard(tasks: list[Task], k: int, n: int) -> list[Task]:
 
 @dataclass(frozen=True)
 class Work:
-    """One file (``tasks`` None), or a batch's work list into the ``output`` folder;
-    ``skipped``: one file whose output exists, with ``skip_existing`` (nothing to load,
-    nothing to do)."""
+    """One clip (``tasks`` None: ``source`` into ``target``), or a batch's work list into
+    the ``output`` folder; ``skipped``: one file whose output exists, with
+    ``skip_existing`` (nothing to load, nothing to do)."""
 
     inputs: list[Path]
     output: Path
     config: UpscaleConfig
     tasks: list[Task] | None
     skipped: bool = False
+    source: Source | None = None
+    target: Target | None = None
 
 
 def plan_work(
@@ -96,29 +127,71 @@ def plan_work(
     stdout without a container, a missing input, an output that must not be written, two
     inputs bound for one output, a container or encoder that can't take the output.
     ``output`` naming a folder (one that exists, or a name ending in /) takes the inputs
-    under their own names."""
-    folder = isinstance(output, str) and output.endswith(("/", os.sep))
+    under their own names; an image sequence in (a pattern, or a folder of frames) is one
+    clip, and a pattern out (``out/%06d.png``) writes frames."""
+    as_folder = isinstance(output, str) and output.endswith(("/", os.sep))
     output = Path(output)
-    single = len(inputs) == 1 and not is_dir(inputs[0]) and not is_dir(output) and not folder
-    if single and skip_existing and output != STDIO and output.exists():
-        return Work(inputs, output, config, None, skipped=True)
+    clip = _clip(inputs, config)
+    into_folder = as_folder or is_dir(output)
+    single = len(inputs) == 1 and (clip is not None or not (is_dir(inputs[0]) or into_folder))
     if not single and (STDIO in inputs or output == STDIO):
         raise UsageError("stdin/stdout (-) take one input and one output")
     if output == STDIO and not config.format:
         raise UsageError("--format: writing to stdout needs one (e.g. matroska)")
     if config.pieces.segment and not single:
         raise UsageError("--segment splits one video; for many, use --shard")
-    tasks = None
-    if single:
-        check_paths(inputs[0], output, config.overwrite)
-        if inputs[0] != STDIO and not inputs[0].exists():
-            raise InputError(f"{inputs[0]}: no such file")
-    else:
-        tasks = collect(inputs, output, recursive, ext)
+    if not single:
+        tasks = collect(inputs, output, recursive, ext, config.fps)
         if shard:
             tasks = take_shard(tasks, *parse_k_of_n(shard, "--shard"))
-    targets = [output] if tasks is None else [t.dst for t in tasks]
-    containers = {muxer_for(t, config.format) for t in targets if t != STDIO or config.format}
-    for container in sorted(containers):  # each output container's encoder, with your options
+        check_outputs([t.dst for t in tasks], config)
+        return Work(inputs, output, config, tasks)
+    source = clip if clip is not None else inputs[0]
+    target = as_target(output, source, into_folder)
+    if isinstance(target, Path):
+        if skip_existing and target != STDIO and target.exists():
+            return Work(inputs, output, config, None, skipped=True)
+        check_paths(source if isinstance(source, Path) else STDIO, target, config.overwrite)
+    if isinstance(source, Path) and source != STDIO and not source.exists():
+        raise InputError(f"{source}: no such file")
+    check_outputs([target], config)
+    return Work(inputs, output, config, None, source=source, target=target)
+
+
+def _clip(inputs: list[Path], config: UpscaleConfig) -> FrameSequence | None:
+    """The one input, where it is an image sequence (a pattern or a folder of frames)."""
+    if len(inputs) != 1:
+        return None
+    found = as_source(inputs[0], config.fps)
+    return found if isinstance(found, FrameSequence) else None
+
+
+def as_source(path: Path, fps: Fraction) -> Source:
+    """An image sequence where ``path`` is a pattern or a folder of frames, else a file."""
+    if is_pattern(path) or is_frame_folder(path):
+        return find_frames(path, fps)
+    return path
+
+
+def as_target(output: Path, source: Source, into_folder: bool) -> Target:
+    """A pattern writes frames; a folder takes a sequence's frames under their names."""
+    if is_pattern(output):
+        return SequenceTarget(output.parent, output.name)
+    if isinstance(source, FrameSequence) and into_folder:
+        return SequenceTarget(output, names=tuple(f.name for f in source.files))
+    return output
+
+
+def check_outputs(targets: list[Target], config: UpscaleConfig) -> None:
+    """Each output's encoder, with the options given, before any work."""
+    frames = [t for t in targets if isinstance(t, SequenceTarget)]
+    for target in frames:
+        encoder_for(target)
+    if frames and config.encode.codec:
+        raise UsageError(
+            f"--codec: image files take their encoder from the extension "
+            f"({frames[0].suffix}); leave --codec out"
+        )
+    videos = [t for t in targets if isinstance(t, Path) and (t != STDIO or config.format)]
+    for container in sorted({muxer_for(t, config.format) for t in videos}):
         check_encoder(config.encode, container)
-    return Work(inputs, output, config, tasks)

@@ -14,6 +14,7 @@ from vsr_cli.config import Span, UpscaleConfig
 from vsr_cli.context import RunContext
 from vsr_cli.infer.engine import Engine
 from vsr_cli.run.pump import pump
+from vsr_cli.video.image_output import FrameSequenceWriter, SequenceTarget
 from vsr_cli.video.reader import DecodedFrame, VideoReader
 from vsr_cli.video.span import read_span
 from vsr_cli.video.spec import OutputSpec
@@ -33,7 +34,7 @@ def open_input(
 
 def write_span(
     reader: VideoReader,
-    target: Path | BinaryIO,
+    target: Path | BinaryIO | SequenceTarget,
     config: UpscaleConfig,
     engine: Engine,
     context: RunContext,
@@ -53,7 +54,12 @@ def write_span(
     video shorter than it said, which comes out empty).
     """
     spec = OutputSpec.from_source(reader, config.scale, span, copy_streams)
-    with VideoWriter(target, spec, config.encode, context, config.format) as writer:
+    writer: VideoWriter | FrameSequenceWriter
+    if isinstance(target, SequenceTarget):
+        writer = FrameSequenceWriter(target, spec, context)
+    else:
+        writer = VideoWriter(target, spec, config.encode, context, config.format)
+    with writer:
         overlap = config.tiling.chunk_overlap
         media = _media(reader, writer.copied_streams, span, overlap, base, required)
         return pump(media, writer, config, engine, context, advance)

@@ -67,7 +67,8 @@ def describe(reader: VideoReader) -> dict:
     """Plain facts about an open input, for ``vsr info`` (rotation and interlacing from its
     first frame)."""
     info = reader.info
-    return {
+    sequence = reader.sequence.describe() if reader.sequence else {}
+    return sequence | {
         "file": info.name,
         "container": info.container,
         "codec": info.codec,

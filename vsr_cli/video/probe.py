@@ -15,6 +15,10 @@ from vsr_cli.errors import InputError, NoVideoStreamError
 from vsr_cli.video.color import ColorSpec
 from vsr_cli.video.ffmpeg import ffmpeg_reason
 
+VIDEO_EXTENSIONS = frozenset(
+    ".3g2 .3gp .asf .avi .divx .f4v .flv .m2t .m2ts .m2v .m4v .mkv .mod .mov .mp4 .mpeg .mpg "
+    ".mts .mxf .nut .ogv .tod .ts .vob .webm .wmv .y4m".split()
+)  # what a batch takes from a folder
 ATTACHED_PIC = av.stream.Disposition.attached_pic  # cover art, which is not the video
 
 

@@ -28,6 +28,7 @@ from vsr_cli.video.deinterlace import (
 )
 from vsr_cli.video.ffmpeg import ffmpeg_reason
 from vsr_cli.video.hdr import HdrMetadata
+from vsr_cli.video.image_input import FrameSequence, open_frames
 from vsr_cli.video.probe import (
     ATTACHED_PIC,
     main_video_stream,
@@ -85,12 +86,23 @@ class VideoReader:
         what is done is said as a warning."""
         self.name = name or str(source)
         self._context = context or RunContext()
-        self._container = open_container(source, self.name)
+        self.sequence = source if isinstance(source, FrameSequence) else None
+        self._links = self.sequence.linked() if self.sequence else None
+        self._container = (
+            open_frames(self.sequence, self._links.name)
+            if self.sequence
+            else open_container(source, self.name)
+        )
         try:
             self._video = main_video_stream(self._container, self.name)
             self._source = source
             again = isinstance(source, (str, Path)) and count_frames  # a file, read twice
             self.scan: VideoScan | None = scan_video(source, self._video.index) if again else None
+            if self.sequence is not None:  # every file is a frame
+                count, fps = len(self.sequence.files), self.sequence.fps
+                self.scan = VideoScan(count, tuple(float(i / fps) for i in range(count)), False)
+                if gap := self.sequence.gap_note():
+                    self._context.warn(gap)
             self.decoded = 0
             self._last_time: float | None = None
             self._last_pts: int | None = None
@@ -102,7 +114,7 @@ class VideoReader:
             self._look_ahead(_LOOK_AHEAD)
             self._learn_from_first_frames(source, deinterlace)
         except BaseException:
-            self._container.close()
+            self.close()
             raise
 
     def _learn_from_first_frames(self, source: str | Path | BinaryIO, deinterlace: str) -> None:
@@ -302,6 +314,12 @@ class VideoReader:
             raise InputError(f"{self.name}: reading failed ({ffmpeg_reason(e)})") from None
 
     def _decoded(self, frame: av.VideoFrame) -> DecodedFrame:
+        if (frame.width, frame.height) != (self.info.width, self.info.height) and self.sequence:
+            path = self.sequence.files[min(self.decoded, len(self.sequence.files) - 1)]
+            raise InputError(
+                f"{path}: {frame.width}x{frame.height}, not the size of the sequence's first "
+                f"frame ({self.info.width}x{self.info.height})"
+            )
         if (frame.width, frame.height) != (self.info.width, self.info.height):
             if not self._resized:  # as ffmpeg does: the first size is the output's
                 self._context.warn(
@@ -331,6 +349,8 @@ class VideoReader:
 
     def close(self) -> None:
         self._container.close()
+        if self._links is not None:
+            self._links.cleanup()
 
     def __enter__(self) -> VideoReader:
         return self
