@@ -110,3 +110,12 @@ def test_a_broken_file_is_not_a_video_file_with_ffmpegs_reason(tmp_path):
     result = vsr("info", tmp_path / "junk.mp4")
     assert result.returncode == 1
     assert re.fullmatch(r"error: .*junk\.mp4: not a video file \(.+\)\n", result.stderr)
+
+
+def test_vsr_alone_shows_the_help_and_missing_arguments_are_named_as_in_the_help():
+    alone = vsr()
+    assert alone.returncode == 0 and alone.stderr == ""
+    assert alone.stdout.startswith("Usage: vsr [OPTIONS] COMMAND [ARGS]...")
+    missing = vsr("info")
+    assert missing.returncode == 2
+    assert missing.stderr.strip() == "error: Missing argument 'FILE'."

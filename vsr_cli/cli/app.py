@@ -113,7 +113,11 @@ def _main(app: typer.Typer, prog_name: str) -> None:
     try:
         code = app(prog_name=prog_name, standalone_mode=False)
     except Exception as e:
-        code = _report(e)
+        if type(e).__name__ == "NoArgsIsHelpError":  # `vsr` alone: the help, as --help
+            print(e.format_message())  # type: ignore[attr-defined]
+            code = 0
+        else:
+            code = _report(e)
     if code in (EXIT_INTERRUPTED, EXIT_TERMINATED):
         _exit_now(code)
     raise SystemExit(code if isinstance(code, int) else 0)

@@ -62,6 +62,7 @@ def info(
     file: Annotated[
         Path,
         typer.Argument(
+            metavar="FILE",
             help="A video file, or image frames (frames/%04d.png, or a folder of them).",
             show_default=False,
         ),

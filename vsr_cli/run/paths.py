@@ -7,6 +7,7 @@ import os
 from pathlib import Path
 
 from vsr_cli.errors import OutputError
+from vsr_cli.video.publish import is_special
 
 STDIO = Path("-")  # stdin as an input, stdout as an output
 
@@ -26,6 +27,10 @@ def check_paths(src: Path, dst: Path, overwrite: bool) -> None:
         raise OutputError(f"{dst}: is a folder")
     if dst.exists() and not overwrite:
         raise OutputError(f"{dst}: exists; pass --overwrite (-y) to replace it")
+    if is_special(dst):  # a device or a FIFO: written into, as ffmpeg does
+        if not os.access(dst, os.W_OK):
+            raise OutputError(f"{dst}: permission denied (cannot write to it)")
+        return
     if not os.access(dst.parent, os.W_OK):
         raise OutputError(f"{dst.parent}: permission denied (cannot write there)")
 

@@ -23,6 +23,7 @@ from vsr_cli.run.write import open_input, write_span
 from vsr_cli.video.image_input import FrameSequence
 from vsr_cli.video.image_output import SequenceTarget
 from vsr_cli.video.probe import VideoInfo
+from vsr_cli.video.publish import is_special
 
 
 @dataclass(frozen=True)
@@ -67,7 +68,7 @@ def upscale_video(
                 reporter.finish(name)
             return Result(frames, time.perf_counter() - started, _seconds(frames, info))
         job = None
-        if isinstance(source, Path) and isinstance(target, Path):
+        if isinstance(source, Path) and isinstance(target, Path) and not is_special(target):
             job = job_for(reader, source, target, engine, config, context)
         elif config.pieces.segment:
             raise InputError("--segment works on files, not pipes or streams")

@@ -8,6 +8,7 @@ machines disjoint, stable shares with no coordinator.
 from __future__ import annotations
 
 import os
+import sys
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -138,6 +139,8 @@ def plan_work(
         raise UsageError("stdin/stdout (-) take one input and one output")
     if output == STDIO and not config.format:
         raise UsageError("--format: writing to stdout needs one (e.g. matroska)")
+    if output == STDIO and sys.stdout.isatty():  # as gzip does
+        raise UsageError("-: stdout is a terminal; redirect it (> out.mkv) or pipe it on")
     if config.pieces.segment and not single:
         raise UsageError("--segment splits one video; for many, use --shard")
     if not single:

@@ -14,6 +14,7 @@ import contextlib
 import fcntl
 import os
 import re
+import stat
 import time
 import uuid
 from dataclasses import dataclass
@@ -30,6 +31,16 @@ def part_name(target: Path) -> Path:
     """Where ``target`` is written until complete: hidden, unique, short, and with its
     extension (FFmpeg picks the container from it, as ffmpeg would)."""
     return target.with_name(f".{target.stem[:40]}.{uuid.uuid4().hex[:8]}.part{target.suffix}")
+
+
+def is_special(path: Path) -> bool:
+    """Not a regular file: a character device (/dev/null), a FIFO, a socket. Such an
+    output is written into, as ffmpeg does, never given a part file renamed over it."""
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        return False
+    return stat.S_ISCHR(mode) or stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode)
 
 
 class PartFile:

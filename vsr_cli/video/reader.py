@@ -35,6 +35,7 @@ from vsr_cli.video.probe import (
     open_container,
     video_info,
 )
+from vsr_cli.video.publish import is_special
 from vsr_cli.video.scan import VideoScan, sample_packets, scan_video, stated_end
 from vsr_cli.video.timeline import Timeline
 
@@ -96,7 +97,9 @@ class VideoReader:
         try:
             self._video = main_video_stream(self._container, self.name)
             self._source = source
-            again = isinstance(source, (str, Path)) and count_frames  # a file, read twice
+            # A file is read twice (its packets counted first); a FIFO, like a pipe, once.
+            self._rereadable = isinstance(source, (str, Path)) and not is_special(Path(source))
+            again = self._rereadable and count_frames
             self.scan: VideoScan | None = scan_video(source, self._video.index) if again else None
             if self.sequence is not None:  # every file is a frame
                 count, fps = len(self.sequence.files), self.sequence.fps
@@ -132,6 +135,7 @@ class VideoReader:
         # time can't be sought in the file.
         jumps = self.scan is not None and self.scan.jumps_back
         self._seekable = timed and not hasattr(source, "read") and not jumps
+        self._seekable = self._seekable and (self._rereadable or self.sequence is not None)
         frames = [f for f in self._ahead if isinstance(f, av.VideoFrame)]
         self.interlacing: Interlacing = detect_interlacing(video, frames)
         self._deinterlacing = deinterlace_plan(deinterlace, self.interlacing)
@@ -198,7 +202,7 @@ class VideoReader:
     def sample_packets(self, indices: set[int]) -> dict[int, tuple[av.Packet, ...]]:
         """The first packets of the ``indices`` streams, to try an output container with:
         read again from a file, or those read ahead of a pipe's first frames."""
-        if isinstance(self._source, (str, Path)):
+        if self._rereadable:
             return sample_packets(self._source, indices)
         ahead = [p for p in self._ahead if isinstance(p, av.Packet)]
         return {i: tuple(p for p in ahead if p.stream.index == i)[:3] for i in indices}

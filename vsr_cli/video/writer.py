@@ -47,7 +47,7 @@ from vsr_cli.video.encoder import (
     largest_frame,
 )
 from vsr_cli.video.ffmpeg import ffmpeg_reason
-from vsr_cli.video.publish import PartFile
+from vsr_cli.video.publish import PartFile, is_special
 from vsr_cli.video.spec import OutputSpec
 from vsr_cli.video.streams import Copy, add_copies, fresh_tags
 
@@ -74,7 +74,9 @@ class VideoWriter:
         self._part: PartFile | None = None
         options = {"movflags": "use_metadata_tags"} if spec.apple_tags else {}
         try:
-            if isinstance(target, Path):
+            if isinstance(target, Path) and is_special(target):  # /dev/null, a FIFO: into it
+                self._out = av.open(str(target), "w", format=format, options=options)
+            elif isinstance(target, Path):
                 self._part = PartFile(target, context.parts)
                 self._out = av.open(
                     str(self._part.path),
@@ -204,6 +206,8 @@ class VideoWriter:
         cc.color_primaries = spec.color.primaries
         cc.color_trc = spec.color.transfer
         cc.options = options
+        if codec == "libx265" and self._container in ("mp4", "mov", "ipod"):
+            cc.codec_tag = "hvc1"  # QuickTime and iOS play HEVC tagged hvc1 only, not hev1
         if spec.rotation:
             stream.set_display_rotation(spec.rotation)
         sar = spec.sample_aspect_ratio
