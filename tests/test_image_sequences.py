@@ -254,3 +254,29 @@ def test_a_section_of_a_sequence(tmp_path, golden_checkpoint):
     assert result.returncode == 0, result.stderr
     with av.open(str(out)) as c:
         assert sum(1 for _ in c.decode(video=0)) == 5
+
+
+def test_vsr_compare_takes_frames(tmp_path, golden_checkpoint):
+    frames = _frames(tmp_path / "frames")
+    out = tmp_path / "up"
+    assert _upscale(frames / "%04d.png", f"{out}/", weights=golden_checkpoint).returncode == 0
+    result = vsr("compare", frames / "%04d.png", out, "--at", "0.1", "-o", tmp_path / "cmp")
+    assert result.returncode == 0, result.stderr
+    (picture,) = (tmp_path / "cmp").iterdir()
+    assert picture.name == "up_compare_0.100s.png"
+    assert _image(picture).width > 256
+
+
+def test_frames_in_segments_then_joined_equal_one_run(tmp_path, golden_checkpoint):
+    frames = _smooth_frames(tmp_path / "frames", 12)
+    pieces = ("--piece-seconds", "0.16", "--codec", "ffv1", "--chunk", "4")
+    one = tmp_path / "one.mkv"
+    assert _upscale(frames, one, *pieces, weights=golden_checkpoint).returncode == 0
+    out = tmp_path / "out.mkv"
+    for k in ("1/2", "2/2"):
+        segment = _upscale(frames, out, *pieces, "--segment", k, weights=golden_checkpoint)
+        assert segment.returncode == 0, segment.stderr
+    joined = vsr("join", out)
+    assert joined.returncode == 0, joined.stderr
+    for a, b in zip(read_frames(out), read_frames(one), strict=True):
+        assert np.array_equal(a, b)

@@ -334,8 +334,9 @@ def compare(
 ) -> list[Picture]:
     """``vsr compare``: PNGs of the first video scaled up plainly beside the second."""
     from vsr_cli.quality.compare import compare_frames, default_times
+    from vsr_cli.run.work import existing_clip
 
-    first, second = _existing(first), _existing(second)
+    first, second = existing_clip(first), existing_clip(second)
     folder = Path(output_dir)
     try:
         folder.mkdir(parents=True, exist_ok=True)
@@ -357,18 +358,13 @@ def compare_as_video(
     """``vsr compare --video``: a side-by-side (or wipe) video of a section; its frames."""
     from vsr_cli.quality.compare import compare_video
     from vsr_cli.run.paths import check_paths
+    from vsr_cli.run.work import existing_clip
 
-    first, second, target = _existing(first), _existing(second), Path(video)
-    check_paths(first, target, overwrite)
-    check_paths(second, target, overwrite)
+    first, second, target = existing_clip(first), existing_clip(second), Path(video)
+    for clip in (first, second):
+        check_paths(clip if isinstance(clip, Path) else Path(clip.name), target, overwrite)
     configure()
     return compare_video(first, second, target, start, duration, wipe)
-
-
-def _existing(path: str | os.PathLike) -> Path:
-    if not Path(path).is_file():
-        raise InputError(f"{path}: no such file")
-    return Path(path)
 
 
 def join(

@@ -158,6 +158,7 @@ class UpscaleConfig:
             "scene_cuts": self.scene_cuts,
             "span": [self.span.start, self.span.end],
             "piece_seconds": self.pieces.seconds,
+            "fps": str(self.fps),  # of an image sequence input
         }
 
     @classmethod
@@ -175,6 +176,7 @@ class UpscaleConfig:
                 pieces=Pieces(seconds=record["piece_seconds"]),
                 deinterlace=record["deinterlace"],
                 scene_cuts=record["scene_cuts"],
+                fps=Fraction(record["fps"]),
             )
         except (TypeError, KeyError, ValueError) as e:
             raise ValueError(f"not a settings record of this version ({e})") from None

@@ -8,7 +8,7 @@ from vsr_cli import api
 from vsr_cli.cli import options as o
 from vsr_cli.cli.render import DownloadBar, reporter
 from vsr_cli.config import PIECE_SECONDS, EngineConfig, UpscaleConfig
-from vsr_cli.events import Outcome, Reporter
+from vsr_cli.events import Reporter
 
 
 def upscale(
@@ -88,10 +88,8 @@ def upscale(
         tile_batch=tile_batch,
         cuda_graphs=cuda_graphs,
     )
-    report = reporter(json_events, quiet)
     work = api.plan_work(inputs, output, config, recursive, ext, shard, skip_existing)
-    outcomes = _run(work, engine_config, report, skip_existing, show_download=not json_events)
-    if any(o.status == "failed" for o in outcomes):
+    if _run(work, engine_config, reporter(json_events, quiet), skip_existing, not json_events):
         raise typer.Exit(1)
 
 
@@ -101,12 +99,11 @@ def _run(
     report: Reporter,
     skip_existing: bool,
     show_download: bool,
-) -> list[Outcome]:
-    """The engines (none when there is nothing to do), then the work."""
-    if work.skipped:
-        return api.run_work(work, [], report)
-    engines = engines_with_bar(engine_config, report, show_download)
-    return api.run_work(work, engines, report, skip_existing)
+) -> bool:
+    """The engines (none when there is nothing to do), then the work: whether any failed."""
+    engines = [] if work.skipped else engines_with_bar(engine_config, report, show_download)
+    outcomes = api.run_work(work, engines, report, skip_existing)
+    return any(o.status == "failed" for o in outcomes)
 
 
 def engines_with_bar(

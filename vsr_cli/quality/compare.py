@@ -24,12 +24,16 @@ import numpy as np
 from vsr_cli.errors import InputError, MissingExtraError, OutputError
 from vsr_cli.quality.resize import imresize
 from vsr_cli.quality.rgb_video import write_rgb_video
+from vsr_cli.video.image_input import FrameSequence
 from vsr_cli.video.publish import part_name
 from vsr_cli.video.reader import VideoReader
 
 ZOOM = 4  # the crop is 1/ZOOM of each side, shown ZOOM times larger
 LABEL_HEIGHT = 24
 DEFAULT_SPREAD = (1 / 6, 1 / 2, 5 / 6)  # of the duration, when no --at is given
+
+
+Clip = Path | FrameSequence  # a video file, or image frames
 
 
 @dataclass(frozen=True)
@@ -56,8 +60,8 @@ class _Timeline:
     """A video read forward, answering "which frame is on screen at time t?" for
     increasing t, in seconds from its first frame."""
 
-    def __init__(self, path: Path) -> None:
-        self.reader = VideoReader(path)
+    def __init__(self, path: Clip) -> None:
+        self.reader = VideoReader(path, _label(path))
         self._frames = self.reader.media(set())
         first = next(self._frames)
         self._origin = first.time
@@ -104,8 +108,17 @@ class _Timeline:
         self.reader.close()
 
 
-def default_times(path: Path) -> list[float]:
-    with VideoReader(path) as reader:
+def _label(clip: Clip) -> str:
+    return str(clip) if isinstance(clip, Path) else clip.name
+
+
+def _stem(clip: Clip) -> str:
+    """What names the PNGs: a file's stem, an image sequence's folder."""
+    return Path(clip.name).stem if isinstance(clip, Path) else Path(clip.files[0]).parent.name
+
+
+def default_times(path: Clip) -> list[float]:
+    with VideoReader(path, _label(path)) as reader:
         duration = reader.info.duration
     return [round(duration * f, 3) for f in DEFAULT_SPREAD] if duration else [0.0]
 
@@ -190,11 +203,12 @@ def _save_png(pixels: np.ndarray, path: Path) -> None:
 
 
 def compare_frames(
-    first: Path, second: Path, times: list[float], folder: Path, overwrite: bool = False
+    first: Clip, second: Clip, times: list[float], folder: Path, overwrite: bool = False
 ) -> list[Picture]:
-    """One PNG per time into ``folder``: ``{second's stem}_compare_{time}s.png``."""
+    """One PNG per time into ``folder``: ``{second's stem}_compare_{time}s.png`` (a video,
+    or image frames: a ``FrameSequence``)."""
     times = sorted({round(t, 3) for t in times})
-    paths = [folder / f"{second.stem}_compare_{t:.3f}s.png" for t in times]
+    paths = [folder / f"{_stem(second)}_compare_{t:.3f}s.png" for t in times]
     for path in paths:
         if path.exists() and not overwrite:
             raise OutputError(f"{path}: exists; pass --overwrite (-y) to replace it")
@@ -224,7 +238,7 @@ def compare_frames(
 
 
 def compare_video(
-    first: Path, second: Path, target: Path, start: float, duration: float, wipe: bool
+    first: Clip, second: Clip, target: Path, start: float, duration: float, wipe: bool
 ) -> int:
     """A video of ``[start, start + duration)`` of the second video's frames: side by side
     with the first (scaled up), or, with ``wipe``, one picture whose left part is the first

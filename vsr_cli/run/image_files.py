@@ -11,7 +11,6 @@ alone does not (a frame of another input or model has the same name).
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import os
 import tempfile
@@ -106,12 +105,6 @@ def _write_record(record: Path, content: dict) -> None:
 
 
 def _fingerprint(source: Path | FrameSequence | object) -> dict:
-    if isinstance(source, Path):
+    if isinstance(source, Path | FrameSequence):
         return input_fingerprint(source)
-    if not isinstance(source, FrameSequence):  # a pipe: nothing to resume from
-        return {"stream": os.urandom(8).hex()}
-    digest = hashlib.sha256()
-    for path in source.files:
-        stat = path.stat()
-        digest.update(f"{path.name}:{stat.st_size}:{stat.st_mtime_ns}".encode())
-    return {"frames": len(source.files), "sha256": digest.hexdigest(), "fps": str(source.fps)}
+    return {"stream": os.urandom(8).hex()}  # a pipe: nothing to resume from

@@ -26,14 +26,22 @@ from pathlib import Path
 
 from vsr_cli.config import Span
 from vsr_cli.errors import InputError, OutputError
+from vsr_cli.video.image_input import FrameSequence
 
 FORMAT = 1  # of job.json
 _SAMPLE = 1 << 20  # bytes hashed at each end of the input
 
 
-def input_fingerprint(path: Path) -> dict:
+def input_fingerprint(path: Path | FrameSequence) -> dict:
     """Enough to notice a different or modified input without reading all of it (not its
-    path: machines of a ``--segment`` run may mount the share in different places)."""
+    path: machines of a ``--segment`` run may mount the share in different places). Image
+    frames: their names, sizes and times, and the rate they are played at."""
+    if isinstance(path, FrameSequence):
+        digest = hashlib.sha256()
+        for frame in path.files:
+            info = frame.stat()
+            digest.update(f"{frame.name}:{info.st_size}:{info.st_mtime_ns}".encode())
+        return {"frames": len(path.files), "sha256": digest.hexdigest(), "fps": str(path.fps)}
     try:
         stat = path.stat()
         digest = hashlib.sha256()

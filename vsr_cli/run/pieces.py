@@ -23,13 +23,14 @@ from vsr_cli.run.job import (
 )
 from vsr_cli.run.paths import name_max
 from vsr_cli.run.write import open_input, write_span
+from vsr_cli.video.image_input import FrameSequence
 from vsr_cli.video.reader import VideoReader
 from vsr_cli.video.span import SAME_TIME, read_span
 
 
 def job_for(
     reader: VideoReader,
-    src: Path,
+    src: Path | FrameSequence,
     dst: Path,
     engine: Engine,
     config: UpscaleConfig,
@@ -87,7 +88,7 @@ def job_for(
         base = next(f.time for f in read_span(reader, set(), span, base=0.0) if not f.margin)
     tiling = config.tiling
     proposed = Job(job_folder(dst), planned, base, tiling.tile, tiling.chunk, dst.suffix)
-    return start_job(dst, proposed, identity, src)
+    return start_job(dst, proposed, identity, Path(str(src)))
 
 
 def _plan_by_frames(span: Span, times: list[float], per_piece: int) -> list[Span]:
@@ -104,7 +105,7 @@ def _plan_by_frames(span: Span, times: list[float], per_piece: int) -> list[Span
 
 
 def make_pieces(
-    src: Path,
+    src: Path | FrameSequence,
     job: Job,
     engine: Engine,
     config: UpscaleConfig,

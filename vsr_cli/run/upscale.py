@@ -68,7 +68,11 @@ def upscale_video(
                 reporter.finish(name)
             return Result(frames, time.perf_counter() - started, _seconds(frames, info))
         job = None
-        if isinstance(source, Path) and isinstance(target, Path) and not is_special(target):
+        if (
+            isinstance(source, Path | FrameSequence)
+            and isinstance(target, Path)
+            and not (is_special(target))
+        ):
             job = job_for(reader, source, target, engine, config, context)
         elif config.pieces.segment:
             raise InputError("--segment works on files, not pipes or streams")

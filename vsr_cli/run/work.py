@@ -176,6 +176,14 @@ def as_source(path: Path, fps: Fraction) -> Source:
     return path
 
 
+def existing_clip(path: str | os.PathLike) -> Source:
+    """A video file, or image frames (a pattern or a folder of them, at 25 fps)."""
+    found = as_source(Path(path), Fraction(25))
+    if isinstance(found, Path) and not found.is_file():
+        raise InputError(f"{path}: no such file")
+    return found
+
+
 def as_target(output: Path, source: Source, into_folder: bool) -> Target:
     """A pattern writes frames; a folder takes a sequence's frames under their names."""
     if is_pattern(output):

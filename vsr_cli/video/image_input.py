@@ -57,6 +57,9 @@ class FrameSequence:
     fps: Fraction
     width_digits: int = 0  # a pattern's zero padding (``%04d``: 4)
 
+    def __str__(self) -> str:
+        return self.name
+
     @property
     def suffix(self) -> str:
         return self.files[0].suffix.lower()
