@@ -268,7 +268,7 @@ def test_vsr_compare_takes_frames(tmp_path, golden_checkpoint):
 
 
 def test_frames_in_segments_then_joined_equal_one_run(tmp_path, golden_checkpoint):
-    frames = _smooth_frames(tmp_path / "frames", 12)
+    frames = _smooth_frames(tmp_path / "frames", 8)
     pieces = ("--piece-seconds", "0.16", "--codec", "ffv1", "--chunk", "4")
     one = tmp_path / "one.mkv"
     assert _upscale(frames, one, *pieces, weights=golden_checkpoint).returncode == 0
