@@ -85,7 +85,8 @@ class Engine:
         self.compiled = False
         graphs = device.type == "cuda" if cuda_graphs is None else cuda_graphs
         self._graphs = ChunkGraphs(self.model) if graphs and device.type == "cuda" else None
-        self._shapes: set[tuple[int, ...]] = set()  # input shapes run so far
+        self._shapes: set[tuple[int, ...]] = set()  # chunk shapes run so far
+        self._forwarded: set[tuple[int, ...]] = set()  # forward input shapes (tiles or chunks)
         self._failed_before = fallback.remembered(device)
         self._notes: list[str] = []  # said through the first run's context
         if attention == "flex" and "flex" in self._failed_before:
@@ -115,8 +116,8 @@ class Engine:
         """The fast path's forward. The first call of a shape is where compiling (or
         FlexAttention's kernels) can fail: any failure there but memory's turns those
         levers off, with one warning each, and the chunk runs plainly."""
-        fresh = tuple(lq.shape) not in self._shapes
-        self._shapes.add(tuple(lq.shape))
+        fresh = tuple(lq.shape) not in self._forwarded
+        self._forwarded.add(tuple(lq.shape))
         forward = functools.partial(self._graphs, warn=context.warn) if self._graphs else self.model
         if not (fresh and (self.compiled or self.attention == "flex")):
             return forward(lq)
@@ -310,6 +311,7 @@ class Engine:
         # All tiles get one shape (grown into more context), so that they batch and compile once.
         rows = split(hp, tile, overlap, d.min_size, d.alignment, uniform=True)
         cols = split(wp, tile, overlap, d.min_size, d.alignment, uniform=True)
+        self._shapes.add(tuple(lq.shape))
         if model is self.model:
             forward = functools.partial(self._forward, context=context)
         else:  # float32 after half precision overflowed: eager, no graphs

@@ -61,7 +61,7 @@ class _Timeline:
     increasing t, in seconds from its first frame."""
 
     def __init__(self, path: Clip) -> None:
-        self.reader = VideoReader(path, _label(path))
+        self.reader = VideoReader(path, str(path))
         self._frames = self.reader.media(set())
         first = next(self._frames)
         self._origin = first.time
@@ -108,17 +108,13 @@ class _Timeline:
         self.reader.close()
 
 
-def _label(clip: Clip) -> str:
-    return str(clip) if isinstance(clip, Path) else clip.name
-
-
 def _stem(clip: Clip) -> str:
     """What names the PNGs: a file's stem, an image sequence's folder."""
     return Path(clip.name).stem if isinstance(clip, Path) else Path(clip.files[0]).parent.name
 
 
 def default_times(path: Clip) -> list[float]:
-    with VideoReader(path, _label(path)) as reader:
+    with VideoReader(path, str(path)) as reader:
         duration = reader.info.duration
     return [round(duration * f, 3) for f in DEFAULT_SPREAD] if duration else [0.0]
 

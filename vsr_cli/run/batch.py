@@ -20,7 +20,6 @@ from vsr_cli.infer.engine import Engine
 from vsr_cli.run.pieces import segment_note
 from vsr_cli.run.upscale import upscale_video
 from vsr_cli.run.work import Task, Work
-from vsr_cli.video.image_input import FrameSequence
 
 CANCEL_WAIT = 30.0  # seconds an interrupted batch waits for its workers' chunks to end
 
@@ -58,7 +57,7 @@ def run_work(
 def _run_one(
     task: Task, engine: Engine, config: UpscaleConfig, context: RunContext, skip_existing: bool
 ) -> Outcome:
-    name = task.src.name if isinstance(task.src, FrameSequence) else str(task.src)
+    name = str(task.src)
     if skip_existing and isinstance(task.dst, Path) and task.dst.exists():
         return Outcome(name, "skipped", message="output exists", output=str(task.dst))
     started = time.perf_counter()

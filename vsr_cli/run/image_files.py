@@ -49,14 +49,14 @@ def write_frames(
         "target": str(target),
     }
     record = target.folder / RECORD
+    done = _complete(record, identity, target, config)
+    target.make_folder()
+    _write_record(record, identity | {"done": done})  # this run's, from its first frame on
     times = [t - reader.origin for t in reader.scan.times] if reader.scan else []
     if not (config.span.whole and reader.can_seek and times):  # one go
-        _complete(record, identity, target, config)
         written = write_span(reader, target, config, engine, context, advance, config.span)
         _write_record(record, identity | {"done": written})
         return written
-    done = _complete(record, identity, target, config)
-    _write_record(record, identity | {"done": done})  # this run's, from its first frame
     per_piece = max(1, round(config.pieces.seconds * float(reader.info.average_rate or 25)))
     starts = list(range(done - done % per_piece, len(times), per_piece))
     if done:

@@ -51,10 +51,10 @@ def collect(
     out_root = out_dir.resolve()
     tasks: list[Task] = []
     for item in inputs:
-        if is_pattern(item) or (item.is_dir() and is_frame_folder(item)):
-            frames = find_frames(item, fps)
-            names = tuple(f.name for f in frames.files)
-            tasks.append(Task(frames, SequenceTarget(out_dir / item.name, names=names)))
+        source = as_source(item, fps)
+        if isinstance(source, FrameSequence):
+            names = tuple(f.name for f in source.files)
+            tasks.append(Task(source, SequenceTarget(out_dir / item.name, names=names)))
         elif item.is_dir():
             found = item.rglob("*") if recursive else item.iterdir()
             videos = [
@@ -74,14 +74,12 @@ def collect(
     if ext:
         suffix = ext if ext.startswith(".") else f".{ext}"
         tasks = [Task(t.src, _with_suffix(t.dst, suffix)) for t in tasks]
-    tasks.sort(key=lambda t: _name(t.src))
+    tasks.sort(key=lambda t: str(t.src))
     seen: dict[str, Source] = {}
     for task in tasks:
         first = seen.setdefault(str(task.dst), task.src)
         if first != task.src:
-            raise InputError(
-                f"{_name(first)} and {_name(task.src)} would both be written to {task.dst}"
-            )
+            raise InputError(f"{first} and {task.src} would both be written to {task.dst}")
     return tasks
 
 
@@ -90,10 +88,6 @@ def _with_suffix(target: Target, suffix: str) -> Target:
     if isinstance(target, SequenceTarget):
         return target.folder.with_name(target.folder.name + suffix)
     return target.with_suffix(suffix)
-
-
-def _name(source: Source) -> str:
-    return source.name if isinstance(source, FrameSequence) else str(source)
 
 
 def take_shard(tasks: list[Task], k: int, n: int) -> list[Task]:

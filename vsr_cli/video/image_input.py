@@ -10,6 +10,7 @@ folder: a start number anywhere, gaps and names that are not numbers all read th
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import tempfile
@@ -89,18 +90,20 @@ class FrameSequence:
             "frames are taken in order as one sequence (ffmpeg would stop at the gap)"
         )
 
-    def linked(self) -> tempfile.TemporaryDirectory:
+    @functools.cached_property
+    def _links(self) -> tempfile.TemporaryDirectory:
         """A temporary folder of links ``00000000<suffix>``... to the frames, in order:
-        what the image2 demuxer reads (``%08d<suffix>``, from 0)."""
+        what the image2 demuxer reads (``%08d<suffix>``, from 0). Made once for all the
+        times the sequence is opened (a job's pieces), removed with the sequence."""
         folder = tempfile.TemporaryDirectory(prefix="vsr-frames-")
         for i, path in enumerate(self.files):
             os.symlink(path.resolve(), Path(folder.name) / f"{i:08d}{self.suffix}")
         return folder
 
 
-def open_frames(sequence: FrameSequence, links: str) -> av.container.InputContainer:
-    """The image2 demuxer over ``sequence.linked()``'s folder ``links``, at its rate."""
-    pattern = os.path.join(links, f"%08d{sequence.suffix}")
+def open_frames(sequence: FrameSequence) -> av.container.InputContainer:
+    """The image2 demuxer over the sequence's links, at its rate."""
+    pattern = os.path.join(sequence._links.name, f"%08d{sequence.suffix}")
     options = {"framerate": str(sequence.fps), "start_number": "0"}
     try:
         return av.open(pattern, "r", format="image2", options=options)

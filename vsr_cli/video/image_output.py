@@ -64,6 +64,12 @@ class SequenceTarget:
     def __str__(self) -> str:
         return str(self.folder / self.pattern) if self.pattern else f"{self.folder}{os.sep}"
 
+    def make_folder(self) -> None:
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise OutputError(f"{self.folder}: cannot create the folder ({e.strerror})") from None
+
 
 def encoder_for(target: SequenceTarget) -> str:
     """The image encoder an output's extension names; a usage error where there is none."""
@@ -79,8 +85,7 @@ class FrameSequenceWriter:
     """What ``pump`` writes into, as a ``VideoWriter`` is: one image file per frame."""
 
     def __init__(self, target: SequenceTarget, spec: OutputSpec, context: RunContext) -> None:
-        encoder, eight, deep = ENCODERS[target.suffix]
-        encoder_for(target)
+        _, eight, deep = ENCODERS[target.suffix]
         self.name = str(target)
         self.size = spec.size
         self._target = target
@@ -89,13 +94,14 @@ class FrameSequenceWriter:
         self.rgb_depth = 16 if spec.bit_depth > 8 and target.suffix in DEEP else 8
         self.keeps_alpha = False
         self.copied_streams: set[int] = set()
-        self._encoder = encoder
+        # Image encoders keep no frames back: one context encodes every frame.
+        self._codec = av.CodecContext.create(encoder_for(target), "w")
+        self._codec.width, self._codec.height = self.size
+        self._codec.pix_fmt = self._pix_fmt
+        self._codec.time_base = Fraction(1, 25)  # image encoders ask for one, and ignore it
         self._index = target.first
-        self.written: list[str] = []
-        try:
-            target.folder.mkdir(parents=True, exist_ok=True)
-        except OSError as e:
-            raise OutputError(f"{target.folder}: cannot create the folder ({e.strerror})") from None
+        self._part: Path | None = None  # the frame being written
+        target.make_folder()
 
     def mux_packet(self, packet: av.Packet) -> None:
         """No other streams go into image files."""
@@ -105,35 +111,33 @@ class FrameSequenceWriter:
     ) -> None:
         name = self._target.name_of(self._index)
         final = self._target.folder / name
-        part = final.with_name(f".{name}.part")
+        self._part = final.with_name(f".{name}.part")
         try:
-            part.write_bytes(self._encode(rgb))
-            os.replace(part, final)
+            self._part.write_bytes(self._encode(rgb))
+            os.replace(self._part, final)
         except OSError as e:
-            part.unlink(missing_ok=True)
+            self.abort()
             raise OutputError(f"{final}: cannot write the frame ({e.strerror})") from None
-        self.written.append(name)
+        self._part = None
         self._index += 1
 
     def _encode(self, rgb: np.ndarray) -> bytes:
         fmt = "rgb48le" if rgb.dtype == np.uint16 else "rgb24"
         frame = av.VideoFrame.from_ndarray(rgb, format=fmt)
         if frame.format.name != self._pix_fmt:
-            frame = frame.reformat(format=self._pix_fmt, dst_color_range="JPEG")
-        codec = av.CodecContext.create(self._encoder, "w")
-        codec.width, codec.height, codec.pix_fmt = frame.width, frame.height, self._pix_fmt
-        codec.time_base = Fraction(1, 25)  # image encoders ask for one, and ignore it
-        packets = [*codec.encode(frame), *codec.encode(None)]
-        return b"".join(bytes(p) for p in packets)
+            full = self._pix_fmt.startswith("yuvj")  # JPEG's full range; WebP's is limited
+            frame = frame.reformat(format=self._pix_fmt, dst_color_range="JPEG" if full else None)
+        return b"".join(bytes(p) for p in self._codec.encode(frame))
 
     def finish(self) -> None:
         """Every frame is already in place."""
 
     def abort(self) -> None:
-        """Whole frames stay (a rerun resumes from them); no part file is left."""
-        for part in self._target.folder.glob(".*.part"):
+        """Whole frames stay (a rerun resumes from them); the frame being written goes."""
+        if self._part is not None:
             with contextlib.suppress(OSError):
-                part.unlink()
+                self._part.unlink()
+            self._part = None
 
     def __enter__(self) -> FrameSequenceWriter:
         return self

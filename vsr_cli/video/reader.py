@@ -88,11 +88,8 @@ class VideoReader:
         self.name = name or str(source)
         self._context = context or RunContext()
         self.sequence = source if isinstance(source, FrameSequence) else None
-        self._links = self.sequence.linked() if self.sequence else None
         self._container = (
-            open_frames(self.sequence, self._links.name)
-            if self.sequence
-            else open_container(source, self.name)
+            open_frames(self.sequence) if self.sequence else open_container(source, self.name)
         )
         try:
             self._video = main_video_stream(self._container, self.name)
@@ -134,8 +131,7 @@ class VideoReader:
         # Joined recordings' times are moved onto one timeline as they are read, so a
         # time can't be sought in the file.
         jumps = self.scan is not None and self.scan.jumps_back
-        self._seekable = timed and not hasattr(source, "read") and not jumps
-        self._seekable = self._seekable and (self._rereadable or self.sequence is not None)
+        self._seekable = timed and not jumps and (self._rereadable or self.sequence is not None)
         frames = [f for f in self._ahead if isinstance(f, av.VideoFrame)]
         self.interlacing: Interlacing = detect_interlacing(video, frames)
         self._deinterlacing = deinterlace_plan(deinterlace, self.interlacing)
@@ -353,8 +349,6 @@ class VideoReader:
 
     def close(self) -> None:
         self._container.close()
-        if self._links is not None:
-            self._links.cleanup()
 
     def __enter__(self) -> VideoReader:
         return self
