@@ -199,35 +199,40 @@ def _smooth_frames(folder: Path, count: int) -> Path:
     return folder
 
 
-def test_a_killed_run_resumes_from_the_frames_it_finished(tmp_path, golden_checkpoint):
-    frames = _smooth_frames(tmp_path / "frames", 12)
-    out = tmp_path / "out"
+def _kill_once(
+    frames: Path, out: Path, weights: Path, options: tuple[str, ...], frames_written: int
+) -> list[str]:
+    """Start the upscale of ``frames`` into ``out/%04d.png`` and SIGKILL it once it has
+    written ``frames_written`` frames; the command, to run again."""
     command = [
         sys.executable,
         "-m",
         "vsr_cli",
-        frames / "%04d.png",
-        out / "%04d.png",
+        str(frames / "%04d.png"),
+        str(out / "%04d.png"),
         "--weights",
-        golden_checkpoint,
-        "--chunk",
-        "4",
-        "--chunk-overlap",
-        "2",
-        "--piece-seconds",
-        "0.16",
+        str(weights),
+        *options,
         "-q",
     ]
-    killed = subprocess.Popen([str(c) for c in command], stderr=subprocess.DEVNULL)
+    killed = subprocess.Popen(command, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and len(list(out.glob("[0-9]*.png"))) < 5:
-        time.sleep(0.05)
+    while time.monotonic() < deadline and len(list(out.glob("[0-9]*.png"))) < frames_written:
+        time.sleep(0.02)
     killed.send_signal(signal.SIGKILL)
     killed.wait()
+    return command
+
+
+def test_a_killed_run_resumes_from_the_frames_it_finished(tmp_path, golden_checkpoint):
+    frames = _smooth_frames(tmp_path / "frames", 12)
+    out = tmp_path / "out"
+    options = ("--chunk", "4", "--chunk-overlap", "2", "--piece-seconds", "0.16")
+    command = _kill_once(frames, out, golden_checkpoint, options, frames_written=5)
     kept = {p.name: p.stat().st_mtime_ns for p in out.glob("[0-9]*.png")}
     assert 5 <= len(kept) < 12, kept
     assert not list(out.glob(".*.part"))  # a frame is whole or absent
-    again = subprocess.run([str(c) for c in command], capture_output=True, text=True)
+    again = subprocess.run(command, capture_output=True, text=True)
     assert again.returncode == 0, again.stderr
     done = json.loads((out / ".vsr-frames.json").read_text())["done"]
     assert done == 12
@@ -237,8 +242,8 @@ def test_a_killed_run_resumes_from_the_frames_it_finished(tmp_path, golden_check
     recorded = sorted(kept)[: len(kept) // 4 * 4]
     assert recorded and all(kept[n] == final[n] for n in recorded)
     whole = tmp_path / "whole"
-    straight = [c if c != out / "%04d.png" else whole / "%04d.png" for c in command]
-    assert subprocess.run([str(c) for c in straight], capture_output=True).returncode == 0
+    straight = [c if c != str(out / "%04d.png") else str(whole / "%04d.png") for c in command]
+    assert subprocess.run(straight, capture_output=True).returncode == 0
     # Made in pieces of 4 frames either way: the same frames as an uninterrupted run.
     for name in sorted(final):
         assert np.array_equal(
@@ -303,25 +308,8 @@ def test_a_run_killed_in_its_first_piece_is_made_again_by_the_same_command(
     same command replaces them without --overwrite."""
     frames = _smooth_frames(tmp_path / "frames", 8)
     out = tmp_path / "out"
-    command = [
-        sys.executable,
-        "-m",
-        "vsr_cli",
-        frames / "%04d.png",
-        out / "%04d.png",
-        "--weights",
-        golden_checkpoint,
-        "--chunk",
-        "2",
-        "-q",
-    ]
-    killed = subprocess.Popen([str(c) for c in command], stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and not list(out.glob("[0-9]*.png")):
-        time.sleep(0.02)
-    killed.send_signal(signal.SIGKILL)
-    killed.wait()
+    command = _kill_once(frames, out, golden_checkpoint, ("--chunk", "2"), frames_written=1)
     assert 1 <= len(list(out.glob("[0-9]*.png"))) < 8
-    again = subprocess.run([str(c) for c in command], capture_output=True, text=True)
+    again = subprocess.run(command, capture_output=True, text=True)
     assert again.returncode == 0, again.stderr
     assert len(list(out.glob("[0-9]*.png"))) == 8
