@@ -46,6 +46,7 @@ def make_clip(
     audio: bool = True,
     subtitle: str | None = "Hello, world",
     rotation: int = 0,
+    mirrored: bool = False,
     colorspace: int | None = 1,
     options: dict[str, str] | None = None,
     title: str | None = None,
@@ -65,8 +66,8 @@ def make_clip(
             cc = video.codec_context
             cc.colorspace, cc.color_range, cc.color_primaries, cc.color_trc = colorspace, 1, 1, 1
         video.options = options or {}
-        if rotation:
-            video.set_display_rotation(rotation)
+        if rotation or mirrored:  # mirrored: as phones' front cameras write it
+            video.set_display_rotation(rotation, hflip=mirrored)
         sound = out.add_stream("aac", rate=48000) if audio else None
         if title is not None:
             out.metadata["title"] = title

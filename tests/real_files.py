@@ -471,16 +471,16 @@ def make_h264_avi(dir: Path) -> Path:
 
 
 # 13 ------------------------------------------------------------------------------------
-def make_vp9_alpha_webm(dir: Path) -> Path:
-    """A transparent WebM overlay (stickers, web animations): VP9 yuva420p; the alpha
-    plane travels in Matroska BlockAdditional data, flagged by the ALPHA_MODE tag."""
-    out = dir / "alpha_vp9.webm"
+def make_alpha_webm(dir: Path, codec: str = "libvpx-vp9") -> Path:
+    """A transparent WebM overlay (stickers, web animations): VP9 (or VP8) yuva420p; the
+    alpha plane travels in Matroska BlockAdditional data, flagged by the ALPHA_MODE tag."""
+    out = dir / f"alpha_{codec}.webm"
     ffmpeg(
         *_video(),
         "-vf",
         "format=yuva420p,geq=lum='lum(X,Y)':cb='cb(X,Y)':cr='cr(X,Y)':a='if(lt(X,32),255,64)'",
         "-c:v",
-        "libvpx-vp9",
+        codec,
         "-pix_fmt",
         "yuva420p",
         "-auto-alt-ref",
@@ -739,7 +739,7 @@ ALL = {
     "latin1_tags": make_latin1_tags,
     "size_change_ts": make_size_change_ts,
     "h264_avi": make_h264_avi,
-    "vp9_alpha_webm": make_vp9_alpha_webm,
+    "vp9_alpha_webm": make_alpha_webm,
     "prores4444_mov": make_prores4444_mov,
     "hdr10_hevc": make_hdr10_hevc,
     "chapters_mp4": make_chapters_mp4,

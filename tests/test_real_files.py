@@ -244,18 +244,16 @@ def _alpha_planes(path: Path) -> list:
     """Alpha of each frame, decoded as players do (libvpx reads WebM's alpha side data)."""
     with av.open(str(path)) as c:
         video = c.streams.video[0]
-        decoder = (
-            av.CodecContext.create("libvpx-vp9", "r")
-            if video.codec_context.name == "vp9"
-            else video.codec_context
-        )
+        libvpx = {"vp8": "libvpx", "vp9": "libvpx-vp9"}.get(video.codec_context.name)
+        decoder = av.CodecContext.create(libvpx, "r") if libvpx else video.codec_context
         frames = [f for p in c.demux(video) for f in decoder.decode(p if p.size else None)]
     return [f.to_ndarray(format="rgba")[..., 3] for f in frames]
 
 
-def test_vp9_alpha_is_upscaled_with_the_picture(tmp_path, bilinear_checkpoint):
-    """The test clip is opaque on its left half and 25% opaque on its right half."""
-    src = real_files.make_vp9_alpha_webm(tmp_path)
+@pytest.mark.parametrize("codec", ["libvpx-vp9", "libvpx"])
+def test_webm_alpha_is_upscaled_with_the_picture(tmp_path, bilinear_checkpoint, codec):
+    """VP9 and VP8: the test clip is opaque on its left half and 25% opaque on its right."""
+    src = real_files.make_alpha_webm(tmp_path, codec)
     out = tmp_path / "out.webm"
     result = _upscale(src, out, bilinear_checkpoint)
     _ok(result)

@@ -46,8 +46,15 @@ def detect_interlacing(
     verdicts = _idet(stream, frames)
     tff, bff, progressive = (verdicts.count(v) for v in ("tff", "bff", "progressive"))
     combed = tff + bff >= max(2, len(verdicts) / 3) and not progressive
-    top_first = tff >= bff if combed else _INTERLACED_ORDERS.get(order, True)
+    top_first = tff >= bff if combed else _INTERLACED_ORDERS.get(order, _usual_order(stream))
     return Interlacing(flagged, combed, top_first)
+
+
+def _usual_order(stream: av.video.stream.VideoStream) -> bool:
+    """Top field first, where the stream declares no order; but DV at standard definition
+    is bottom field first (its decoder flags each frame so, which PyAV does not show)."""
+    cc = stream.codec_context
+    return not (cc.name == "dvvideo" and cc.height <= 576)
 
 
 def _idet(stream: av.video.stream.VideoStream, frames: Sequence[av.VideoFrame]) -> list[str]:

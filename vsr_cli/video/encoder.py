@@ -34,14 +34,18 @@ _CONTAINER_CODECS = {
     "vob": "mpeg2video",
     "svcd": "mpeg2video",
     "dvd": "mpeg2video",
+    "yuv4mpegpipe": "rawvideo",  # .y4m: raw YUV frames
 }
 
 
-def default_codec(container: str, hdr: bool = False) -> str:
+def default_codec(container: str, hdr: bool = False, deep: bool = False) -> str:
     """The encoder ``ffmpeg`` would pick for a container: VP9 for WebM, GIF for GIF. For
     an ``hdr`` input (PQ or HLG on BT.2020), libx265 instead of libx264: x264 can't write
-    HDR10's mastering display and light levels, so they would be lost by default."""
+    HDR10's mastering display and light levels, so they would be lost by default. For a
+    ``deep`` input (over 8 bits, no alpha) into WebM, AV1: PyAV's libvpx-vp9 is 8-bit."""
     codec = _CONTAINER_CODECS.get(container, "libx264")
+    if deep and codec == "libvpx-vp9":
+        return "libsvtav1"
     return "libx265" if hdr and codec == "libx264" else codec
 
 
@@ -274,17 +278,24 @@ def _is_video_encoder(name: str) -> bool:
         return False
 
 
-def choose_pix_fmt(codec: str, source_pix_fmt: str, source_depth: int, wanted: str | None) -> str:
+def choose_pix_fmt(
+    codec: str, source_pix_fmt: str, source_depth: int, wanted: str | None, container: str = ""
+) -> str:
     """The requested pix_fmt, else the source's, else the same chroma subsampling (and alpha
-    plane, where the encoder has one) at the nearest depth, else 4:2:0 at the source's depth."""
+    plane, where the encoder has one) at the nearest depth, else 4:2:0 at the source's depth.
+    YUV4MPEG holds YUV and gray alone: other sources go to 4:4:4 at 8 or 16 bits."""
     try:
         formats = [f.name for f in av.codec.Codec(codec, "w").video_formats or ()]
     except (av.error.FFmpegError, ValueError):
         raise OutputError(f"unknown video encoder {codec!r}") from None
+    if codec == "gif" and not wanted:
+        return "pal8"  # a palette per frame: see video/gif.py
     if wanted:
         if formats and wanted not in formats:
             raise OutputError(f"{codec} cannot encode {wanted}; it takes {', '.join(formats)}")
         return wanted
+    if container == "yuv4mpegpipe" and not source_pix_fmt.startswith(("yuv", "gray")):
+        return "yuv444p16le" if source_depth > 8 else "yuv444p"
     if not formats or source_pix_fmt in formats:
         return source_pix_fmt
     source = av.VideoFormat(source_pix_fmt)
@@ -299,8 +310,8 @@ def choose_pix_fmt(codec: str, source_pix_fmt: str, source_depth: int, wanted: s
             same_chroma,
             key=lambda f: (
                 has_alpha(f) != alpha,
-                _depth(f) < source_depth,
-                abs(_depth(f) - source_depth),
+                pixel_depth(f) < source_depth,
+                abs(pixel_depth(f) - source_depth),
             ),
         )
     deep = [f for f in ("yuv420p10le", "yuv420p12le", "yuv420p16le") if f in formats]
@@ -313,7 +324,8 @@ def _chroma(fmt: av.VideoFormat) -> tuple[int, int]:
     return fmt.chroma_width(1024), fmt.chroma_height(1024)
 
 
-def _depth(pix_fmt: str) -> int:
+def pixel_depth(pix_fmt: str) -> int:
+    """Bits of its deepest component."""
     return max(c.bits for c in av.VideoFormat(pix_fmt).components)
 
 

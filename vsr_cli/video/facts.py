@@ -87,6 +87,11 @@ def describe(reader: VideoReader) -> dict:
         "color_transfer": _name(TRANSFERS, info.color.transfer),
         "rotation": reader.first.rotation,
         "interlaced": reader.interlaced,
+        "field_order": (
+            ("top first" if reader.interlacing.top_first else "bottom first")
+            if reader.interlaced
+            else None
+        ),
         "sample_aspect_ratio": str(reader.video_stream.codec_context.sample_aspect_ratio or 1),
         "streams": [asdict(s) for s in info.streams],
     }

@@ -76,6 +76,19 @@ def pick_video_stream(
     return best if best in moving else moving[0]
 
 
+# No real video runs faster; raw DV's stream reports its time base's tick (60000) instead.
+_FASTEST = 1000
+
+
+def frame_rate(video: av.video.stream.VideoStream) -> Fraction | None:
+    """The stream's average frame rate, or FFmpeg's guess where the average is no frame
+    rate at all (above 1000 fps)."""
+    rate = video.average_rate
+    if rate and rate > _FASTEST and video.guessed_rate and video.guessed_rate <= _FASTEST:
+        return video.guessed_rate
+    return rate
+
+
 def main_video_stream(
     container: av.container.InputContainer, name: str
 ) -> av.video.stream.VideoStream:
@@ -104,7 +117,7 @@ def video_info(
     stream's time base, and per field there are twice the frames."""
     cc = video.codec_context
     header_format = cc.format.name
-    time_base, rate = video.time_base, video.average_rate
+    time_base, rate = video.time_base, frame_rate(video)
     if deinterlacing is not None:
         time_base = time_base / 2
         rate = rate * 2 if rate and deinterlacing[0] else rate

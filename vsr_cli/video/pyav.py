@@ -10,6 +10,8 @@ each behaviour we rely on, naming the release when one breaks.
 
 from __future__ import annotations
 
+import struct
+
 import av
 from av.sidedata.sidedata import Type as SideDataType
 
@@ -22,6 +24,14 @@ def side_data(frame: av.VideoFrame, kind: str) -> bytes | None:
     ``"MASTERING_DISPLAY_METADATA"``), or None when the frame carries none."""
     entry = frame.side_data.get(SideDataType[kind])
     return None if entry is None else bytes(entry)
+
+
+def display_matrix(frame: av.VideoFrame) -> tuple[int, ...] | None:
+    """The frame's display matrix, FFmpeg's nine 32-bit integers (a rotation, a mirror or
+    both), or None where it has none: kept whole, since a rotation angle can't tell a
+    mirrored picture from a turned one."""
+    data = side_data(frame, "DISPLAYMATRIX")
+    return None if data is None or len(data) != 36 else struct.unpack("=9i", data)
 
 
 def field_order(stream: av.video.stream.VideoStream) -> str:

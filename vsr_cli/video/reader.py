@@ -43,6 +43,7 @@ from vsr_cli.video.timeline import Timeline
 # carry reordered (B-frame) or missing pts, so frames are numbered in display order.
 _INDEXED_CONTAINERS = {"avi"}
 _LOOK_AHEAD = 6  # frames decoded at open: enough for idet to tell interlacing
+_LIBVPX_DECODERS = {"vp8": "libvpx", "vp9": "libvpx-vp9"}  # the decoders that read WebM alpha
 
 
 @dataclass(frozen=True)
@@ -122,6 +123,10 @@ class VideoReader:
         interlacing; then ``info``, final from here on."""
         first, video = self.first, self._video
         self.alpha = any(c.is_alpha for c in first.format.components)
+        if self.alpha and video.codec_context.name == "gif":
+            # FFmpeg gives every GIF an alpha plane: it has transparency if a frame uses it.
+            frames = [first, *(f for f in self._ahead if isinstance(f, av.VideoFrame))]
+            self.alpha = any(f.to_ndarray(format="rgba")[..., 3].min() < 255 for f in frames)
         self.hdr = HdrMetadata.of_frame(first)
         # Where "0 s" is for --ss and pieces: the first frame, whatever the container's
         # start time. Inputs timed by frame count start at 0 by construction.
@@ -150,10 +155,11 @@ class VideoReader:
 
     def _demux(self) -> Iterator[av.VideoFrame | av.Packet]:
         """Decoded video frames and every other stream's packets, in demux order."""
-        # FFmpeg's own VP9 decoder ignores the alpha WebM keeps beside each frame; libvpx's
-        # reads it.
+        # FFmpeg's own VP8 and VP9 decoders ignore the alpha WebM keeps beside each frame;
+        # libvpx's read it.
         webm_alpha = self._video.metadata.get("alpha_mode") == "1"
-        decoder = av.CodecContext.create("libvpx-vp9", "r") if webm_alpha else None
+        libvpx = _LIBVPX_DECODERS.get(self._video.codec_context.name)
+        decoder = av.CodecContext.create(libvpx, "r") if webm_alpha and libvpx else None
         timeline = Timeline(self._container, self._context)
         frames = 0
         try:

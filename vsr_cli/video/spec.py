@@ -14,6 +14,7 @@ import av
 from vsr_cli.config import Span
 from vsr_cli.video.color import ColorSpec
 from vsr_cli.video.hdr import HdrMetadata
+from vsr_cli.video.pyav import display_matrix
 from vsr_cli.video.reader import VideoReader
 
 _QUICKTIME_KEYS = "com.apple.quicktime."
@@ -29,7 +30,7 @@ class OutputSpec:
     color: ColorSpec
     alpha: bool  # the source has an alpha plane
     hdr: HdrMetadata | None
-    rotation: int
+    display_matrix: tuple[int, ...] | None  # rotation and mirroring, as the source's
     sample_aspect_ratio: Fraction | None
     video_tags: dict[str, str]
     tags: dict[str, str]  # the container's
@@ -72,7 +73,7 @@ class OutputSpec:
             color=info.color,
             alpha=reader.alpha,
             hdr=reader.hdr,
-            rotation=reader.first.rotation,
+            display_matrix=display_matrix(reader.first),
             sample_aspect_ratio=video.codec_context.sample_aspect_ratio,
             video_tags=dict(video.metadata),
             tags=dict(reader.container.metadata),

@@ -200,6 +200,8 @@ def _refusal(
             stand_in.codec_context.options = dict(video.codec_context.options)
             copy = _add(probe, stream, convert_to, _SILENT)
             probe.start_encoding()
+            for packet in _blank_picture(stand_in) if samples else ():
+                probe.mux(packet)
             for sample in samples:
                 packet = copy.packet_for(_clone(sample, bytes(sample)))
                 if packet is not None:
@@ -209,6 +211,17 @@ def _refusal(
     if not samples:  # nothing written to read back
         return None
     return _read_back(scratch.getvalue(), container, stream.type)
+
+
+def _blank_picture(video: av.video.stream.VideoStream) -> list[av.Packet]:
+    """One blank frame, encoded: a muxer may take no other packet before a picture (MXF
+    refuses audio before its header, which the first video packet completes)."""
+    frame = av.VideoFrame(video.width, video.height, video.pix_fmt)
+    frame.pts = 0
+    try:
+        return [*video.encode(frame), *video.encode(None)]
+    except (av.error.FFmpegError, ValueError):
+        return []  # the samples alone, then
 
 
 def _read_back(data: bytes, container: str, kind: str) -> str | None:

@@ -1,11 +1,12 @@
-"""Text subtitles rewritten for a container that refuses their own format: SubRip, mov_text
-and ASS/SSA text (styling dropped), the payload of one packet at a time."""
+"""Text subtitles rewritten for a container that refuses their own format: SubRip, mov_text,
+WebVTT and ASS/SSA text (styling dropped), the payload of one packet at a time."""
 
 from __future__ import annotations
 
+import html
 import re
 
-TEXT_SUBTITLES = {"subrip", "srt", "mov_text", "text", "ass", "ssa"}
+TEXT_SUBTITLES = {"subrip", "srt", "mov_text", "text", "ass", "ssa", "webvtt"}
 TARGETS = ("mov_text", "subrip")  # what MP4 and Matroska take, in the order tried
 
 
@@ -30,6 +31,9 @@ def _text_of(payload: bytes, codec: str) -> str:
         size = int.from_bytes(payload[:2], "big")
         return payload[2 : 2 + size].decode("utf-8", "replace")
     text = payload.decode("utf-8", "replace")
+    if codec == "webvtt":  # cue text: HTML-like tags and entities; SubRip knows <i> <b> <u>
+        text = re.sub(r"<(?!/?[ibu]>)[^>]*>", "", text)
+        text = html.unescape(text)
     if codec in ("ass", "ssa"):  # ReadOrder, Layer, Style, Name, margins, Effect, then Text
         text = text.split(",", 8)[-1]
         text = re.sub(r"\{[^}]*\}", "", text)  # override tags: {\i1}, {\pos(...)}

@@ -45,8 +45,10 @@ from vsr_cli.video.encoder import (
     has_alpha,
     hdr_options,
     largest_frame,
+    pixel_depth,
 )
 from vsr_cli.video.ffmpeg import ffmpeg_reason
+from vsr_cli.video.gif import GifPalettes
 from vsr_cli.video.publish import PartFile, is_special
 from vsr_cli.video.spec import OutputSpec
 from vsr_cli.video.streams import Copy, add_copies, fresh_tags
@@ -162,14 +164,23 @@ class VideoWriter:
 
     def _add_video(self, settings: EncodeSettings) -> av.video.stream.VideoStream:
         spec = self._spec
-        codec = settings.codec or default_codec(self._container, spec.color.hdr)
+        deep = spec.bit_depth > 8 and not spec.alpha
+        codec = settings.codec or default_codec(self._container, spec.color.hdr, deep)
         if codec != (settings.codec or default_codec(self._container)):
             # Your --crf, --preset and --encoder-opt were checked with the container's
-            # default encoder, before the input said it is HDR.
+            # default encoder, before the input said it is HDR or deep.
             check_encoder(replace(settings, codec=codec), self._container)
         self._codec = codec
-        pix_fmt = choose_pix_fmt(codec, spec.pix_fmt, spec.bit_depth, settings.pix_fmt)
-        self.keeps_alpha = spec.alpha and has_alpha(pix_fmt)
+        pix_fmt = choose_pix_fmt(
+            codec, spec.pix_fmt, spec.bit_depth, settings.pix_fmt, self._container
+        )
+        if 8 < spec.bit_depth and pixel_depth(pix_fmt) < spec.bit_depth and not settings.pix_fmt:
+            self._context.warn(
+                f"the video is {spec.bit_depth}-bit; {codec} writes {pixel_depth(pix_fmt)}-bit "
+                f"{pix_fmt} (libx265, libsvtav1 and ffv1 keep the depth)"
+            )
+        palettes = codec == "gif" and pix_fmt == "pal8"
+        self.keeps_alpha = spec.alpha and (has_alpha(pix_fmt) or palettes)
         if spec.alpha and not self.keeps_alpha:
             self._context.warn(
                 f"the alpha plane (transparency) is dropped; {codec} writes {pix_fmt} "
@@ -208,8 +219,8 @@ class VideoWriter:
         cc.options = options
         if codec == "libx265" and self._container in ("mp4", "mov", "ipod"):
             cc.codec_tag = "hvc1"  # QuickTime and iOS play HEVC tagged hvc1 only, not hev1
-        if spec.rotation:
-            stream.set_display_rotation(spec.rotation)
+        if spec.display_matrix:
+            stream.set_display_matrix(spec.display_matrix)
         sar = spec.sample_aspect_ratio
         if sar and sar != 1:  # both axes grow alike, so the pixel shape is the same
             cc.sample_aspect_ratio = sar
@@ -223,6 +234,9 @@ class VideoWriter:
             (16, True): "rgba64le",
         }[self.rgb_depth, self.keeps_alpha]
         self._reformatter = VideoReformatter()
+        self._palettes = (
+            GifPalettes(self.size, self.keeps_alpha, spec.time_base) if palettes else None
+        )
         return stream
 
     def mux_packet(self, packet: av.Packet) -> None:
@@ -279,13 +293,16 @@ class VideoWriter:
             opaque = np.full_like(rgb[..., 0], np.iinfo(rgb.dtype).max)
             rgb = np.dstack((rgb, alpha if alpha is not None else opaque))
         frame = av.VideoFrame.from_ndarray(rgb, format=self._rgb_format)
-        frame = self._reformatter.reformat(
-            frame,
-            format=self._video.pix_fmt,
-            dst_colorspace=self._spec.color.sws_matrix,
-            dst_color_range=self._spec.color.sws_range,
-            interpolation=EXACT,
-        )
+        if self._palettes is not None:
+            frame = self._palettes.convert(frame)
+        else:
+            frame = self._reformatter.reformat(
+                frame,
+                format=self._video.pix_fmt,
+                dst_colorspace=self._spec.color.sws_matrix,
+                dst_color_range=self._spec.color.sws_range,
+                interpolation=EXACT,
+            )
         # The input's time base: the muxer may have picked another for the stream.
         frame.pts = pts
         frame.time_base = self._spec.time_base
@@ -350,7 +367,7 @@ class VideoWriter:
             self.abort()
 
 
-KNOWN_EXTENSIONS = ".mkv .mp4 .mov .webm .ts .m2ts .nut .avi .mpg .gif"
+KNOWN_EXTENSIONS = ".mkv .mp4 .mov .webm .ts .m2ts .nut .avi .mpg .gif .y4m"
 
 
 def muxer_for(target: Path, format: str | None = None) -> str:
