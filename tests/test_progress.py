@@ -18,8 +18,9 @@ import time
 
 from cli import vsr_upscale
 from media import make_clip
+from rich.console import Console
 
-from vsr_cli.events import JsonReporter
+from vsr_cli.events import JsonReporter, RichReporter
 
 
 class _Clock:
@@ -118,3 +119,41 @@ def test_a_resumed_job_shows_the_whole_video_and_says_so(tmp_path, golden_checkp
     assert progress[-1]["frames"] == progress[-1]["total"] == 20
     done = next(e for e in events if e["event"] == "done")
     assert done["frames"] == 12 and done["video_seconds"] == 0.8
+
+
+def test_the_first_chunk_is_counted_whole(tmp_path, golden_checkpoint):
+    """A 12-frame clip computed as one chunk: its frames are counted together once made,
+    so no rate (or time left) is read from one frame of the burst."""
+    clip = make_clip(tmp_path / "in.mkv", pts=[40 * i for i in range(12)], audio=False,
+                     subtitle=None)  # fmt: skip
+    out = tmp_path / "out.mkv"
+    result = vsr_upscale(clip.path, out, "--weights", golden_checkpoint, "--chunk", "0",
+                         "--codec", "ffv1", "--json")  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    events = [json.loads(line) for line in result.stderr.splitlines()]
+    progress = [e for e in events if e["event"] == "progress"]
+    assert [(e["frames"], e["eta_s"]) for e in progress] == [(12, 0)]
+
+
+def test_the_bar_fits_80_columns(tmp_path):
+    """A long path and a long status: the name is cut short, the numbers stay whole and
+    nothing wraps."""
+    screen = io.StringIO()
+    console = Console(file=screen, width=80, force_terminal=True, color_system=None)
+    clock = _Clock()
+    reporter = RichReporter(console, clock)
+    name = str(tmp_path / "a folder with a long name" / "holiday.mkv")
+    reporter.start(name, 1200)
+    reporter.status(name, "computing the first chunk (12 frames)")
+    reporter._progress.refresh()
+    clock.now = 27.0
+    reporter.advance(name, 12)
+    reporter._progress.refresh()
+    reporter.finish(name)
+    shown = re.split(r"\x1b\[[0-9;?]*[A-Za-z]|[\r\n]", screen.getvalue())  # each render
+    lines = [line.rstrip() for line in shown if line.strip()]
+    assert lines and all(len(line) <= 80 for line in lines), lines
+    assert any(line.startswith("computing the first chunk (12 frames) ") for line in lines)
+    assert any(
+        re.fullmatch(r"holiday\.mkv +12/1200 0\.44 fps 0:44:33 left", line) for line in lines
+    )

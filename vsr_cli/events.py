@@ -49,7 +49,7 @@ from rich.progress import (
     TextColumn,
     TimeElapsedColumn,
 )
-from rich.table import Table
+from rich.table import Column, Table
 from rich.text import Text
 
 Clock = Callable[[], float]
@@ -163,8 +163,8 @@ def closing_line(o: Outcome) -> str:
 class _Rate(ProgressColumn):
     """Frames per second since the file started, as of now."""
 
-    def __init__(self, clock: Clock) -> None:
-        super().__init__()
+    def __init__(self, clock: Clock, column: Column) -> None:
+        super().__init__(table_column=column)
         self._clock = clock
 
     def render(self, task: Task) -> Text:
@@ -175,8 +175,8 @@ class _Rate(ProgressColumn):
 class _Left(ProgressColumn):
     """Time left at the file's own pace, recomputed at every refresh."""
 
-    def __init__(self, clock: Clock) -> None:
-        super().__init__()
+    def __init__(self, clock: Clock, column: Column) -> None:
+        super().__init__(table_column=column)
         self._clock = clock
 
     def render(self, task: Task) -> Text:
@@ -190,15 +190,22 @@ class RichReporter(QuietReporter):
     def __init__(self, console: Console | None = None, clock: Clock = time.monotonic) -> None:
         super().__init__(console, talk=True)
         self._clock = clock
-        self._progress = Progress(
-            TextColumn("{task.description}"),
-            BarColumn(bar_width=24),
-            MofNCompleteColumn(),
-            _Rate(clock),
-            TimeElapsedColumn(),
-            _Left(clock),
-            console=self.console,
-        )
+        # The name (or what runs) takes the room the numbers leave, cut short with an
+        # ellipsis: on an 80-column terminal the times left stay whole and nothing wraps
+        # (there, the bar is shorter and the time elapsed is left out).
+        fixed, wide = Column(no_wrap=True), self.console.width >= 100
+        columns = [
+            TextColumn(
+                "{task.description}",
+                table_column=Column(ratio=1, no_wrap=True, overflow="ellipsis", min_width=8),
+            ),
+            BarColumn(bar_width=24 if wide else 10, table_column=fixed),
+            MofNCompleteColumn(table_column=fixed),
+            _Rate(clock, fixed),
+            *([TimeElapsedColumn(table_column=fixed)] if wide else []),
+            _Left(clock, fixed),
+        ]
+        self._progress = Progress(*columns, console=self.console, expand=True)
         self._tasks: dict[str, tuple[int, Pace]] = {}
 
     def start(
@@ -207,24 +214,29 @@ class RichReporter(QuietReporter):
         if not self._tasks:
             self._progress.start()
         pace = Pace(total, self._clock(), done, done)
-        task_id = self._progress.add_task(escape(file), total=total, completed=done, pace=pace)
+        task_id = self._progress.add_task(_shown(file), total=total, completed=done, pace=pace)
         self._tasks[file] = (task_id, pace)
 
     def status(self, file: str, message: str) -> None:
-        """Shown beside the file's name until its next frames arrive."""
+        """Shown in place of the file's name until its next frames arrive."""
         if file in self._tasks:
             task_id, _ = self._tasks[file]
-            self._progress.update(task_id, description=escape(f"{file}: {message}"))
+            self._progress.update(task_id, description=escape(message))
 
     def advance(self, file: str, frames: int) -> None:
         task_id, pace = self._tasks[file]
         pace.done += frames
-        self._progress.update(task_id, description=escape(file), advance=frames)
+        self._progress.update(task_id, description=_shown(file), advance=frames)
 
     def finish(self, file: str) -> None:
         self._tasks.pop(file, None)
         if not self._tasks:
             self._progress.stop()
+
+
+def _shown(file: str) -> str:
+    """A file's name on its bar: the last part of its path (the closing line has it all)."""
+    return escape(file.rstrip("/").rsplit("/", 1)[-1] or file)
 
 
 class JsonReporter:
@@ -334,7 +346,8 @@ class CallbackReporter:
 
 
 class DownloadProgress(Protocol):
-    """How a model download is shown: each source as it is tried, then its bytes."""
+    """How a model download is shown: each source about to be tried, then its bytes (the
+    first call of ``bytes``, perhaps with 0, says the source answered)."""
 
     def source(self, model: str, label: str) -> None: ...
     def bytes(self, done: int, total: int | None) -> None: ...

@@ -7,7 +7,7 @@ measures is exactly what ``vsr-upscale`` computes (same chunks, tiles, fades).
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import replace
 from typing import TypeVar
 
@@ -91,6 +91,8 @@ class _Scene:
         for k, window, out in zip(ks, windows, self.runner.run(clips), strict=True):
             for index, frame in self.stitcher.add(window, out, k == last):
                 yield frame, self.tags.pop(index)
+        if self.runner.on_chunk is not None:
+            self.runner.on_chunk()
         self.k += batch
         self.ready = max(0, self.ready - batch)
         keep_from = self.count if ks[-1] == last else self.plan.keep_from(ks[-1])
@@ -103,9 +105,15 @@ class _Runner:
     stay shrunk for the following chunks of this run)."""
 
     def __init__(
-        self, engine: Engine, config: UpscaleConfig, plan: ChunkPlan, context: RunContext
+        self,
+        engine: Engine,
+        config: UpscaleConfig,
+        plan: ChunkPlan,
+        context: RunContext,
+        on_chunk: Callable[[], None] | None,
     ) -> None:
         tiling = config.tiling
+        self.on_chunk = on_chunk
         self.engine, self.tile_overlap = engine, tiling.tile_overlap
         self.plan, self.scale, self.context = plan, config.scale, context
         self.fit: Fit = engine.fit(tiling.tile or 0, tiling.chunk_batch or 1)
@@ -143,6 +151,7 @@ def upscale_frames(
     config: UpscaleConfig,
     engine: Engine,
     context: RunContext | None = None,
+    on_chunk: Callable[[], None] | None = None,
 ) -> Iterator[tuple[Tensor, Tag] | object]:
     """Low-res frames ``((3, h, w) uint8 or float in [0, 1], tag)`` in, ``((3, scale*h,
     scale*w) float on the device, tag)`` out, in order, cut as ``config.tiling`` says (sizes
@@ -150,14 +159,15 @@ def upscale_frames(
     stream) is handed back as soon as it arrives. Before each chunk, a cancelled
     ``context`` stops the run; warnings go to it. With ``config.scene_cuts``, each scene is
     run as if the video began and ended there: chunks start at the cut and the recurrence
-    never carries one scene's features into another.
+    never carries one scene's features into another. ``on_chunk`` is called once a pass's
+    frames have all been handed out: progress counts them then, a burst at a time.
     """
     tiling = config.tiling
     if None in (tiling.tile, tiling.chunk):
         raise ValueError("upscale_frames needs a tile and chunk size (see pick_sizes)")
     fade = default_fade(tiling.chunk_overlap)
     plan = ChunkPlan(tiling.chunk, tiling.chunk_overlap, fade, uniform=True)
-    runner = _Runner(engine, config, plan, context or RunContext())
+    runner = _Runner(engine, config, plan, context or RunContext(), on_chunk)
     detector = CutDetector() if config.scene_cuts else None
     scene = _Scene(runner)
     for item in items:

@@ -108,14 +108,12 @@ def pump(
     encoded = _Pipe(stop, max(2, min(room, FINISHED_BYTES // frame_bytes)))
     threads = [
         _thread(functools.partial(_decode, media, decoded), stop, errors),
-        _thread(functools.partial(_encode, encoded, writer, peak, advance), stop, errors),
+        _thread(functools.partial(_encode, encoded, writer, peak), stop, errors),
     ]
-    count = 0
+    made = _Made(advance)
     try:
-        frames = upscale_frames(decoded.items(), config, engine, context)
-        count = _hand_over(
-            frames, encoded, functools.partial(HostFrame, peak=peak, size=writer.size)
-        )
+        frames = upscale_frames(decoded.items(), config, engine, context, made.report)
+        _hand_over(frames, encoded, functools.partial(HostFrame, peak=peak, size=writer.size), made)
         encoded.put(_END)
         for t in threads:
             t.join()
@@ -127,7 +125,7 @@ def pump(
             t.join()
     if errors:
         raise errors[0]
-    return count
+    return made.count
 
 
 def _decode(media: Iterator[DecodedFrame | av.Packet], decoded: _Pipe) -> None:
@@ -142,23 +140,35 @@ def _decode(media: Iterator[DecodedFrame | av.Packet], decoded: _Pipe) -> None:
     decoded.put(_END)
 
 
+class _Made:
+    """Frames to write that the model has made, told to ``advance`` a pass at a time: a
+    rate read from part of a burst (one frame of a chunk of twelve) would be far off."""
+
+    def __init__(self, advance: Callable[[int], None]) -> None:
+        self._advance = advance
+        self.count = self._told = 0
+
+    def report(self) -> None:
+        if self.count > self._told:
+            self._advance(self.count - self._told)
+            self._told = self.count
+
+
 def _hand_over(
-    frames: Iterator[object], encoded: _Pipe, to_host: Callable[[object], HostFrame]
-) -> int:
+    frames: Iterator[object], encoded: _Pipe, to_host: Callable[[object], HostFrame], made: _Made
+) -> None:
     """The caller's thread, running the model chunk by chunk: finished frames copied to
-    the host for the encoder (margin frames only as a marker). Returns the frames to
-    write."""
-    count = 0
+    the host for the encoder (margin frames only as a marker), counted in ``made``."""
     for item in frames:
         if isinstance(item, tuple):
             frame, meta = item
             item = (None if meta.margin else to_host(frame), meta)
-            count += not meta.margin
+            made.count += not meta.margin
         encoded.put(item)
-    return count
+    made.report()
 
 
-def _encode(encoded: _Pipe, writer: VideoWriter, peak: int, advance: Callable[[int], None]) -> None:
+def _encode(encoded: _Pipe, writer: VideoWriter, peak: int) -> None:
     """The encoding thread: frames (with their alpha, upscaled plainly) and packets into
     the output, in order."""
     for item in encoded.items():
@@ -172,5 +182,4 @@ def _encode(encoded: _Pipe, writer: VideoWriter, peak: int, advance: Callable[[i
         if writer.keeps_alpha and meta.alpha is not None:
             alpha = upscale_alpha(meta.alpha, writer.size, peak)
         writer.write_frame(frame.array(), meta.pts, meta.time, alpha)
-        advance(1)
     writer.finish()
