@@ -206,7 +206,7 @@ def _install(entry: ModelEntry, download: Path, source: str) -> StoredModel:
     is a convenience: where it can't be written (a read-only shared cache), the checked
     file is still used."""
     from vsr_cli.models.psrt import PSRTRecurrent  # torch: only once there is a file
-    from vsr_cli.weights import read_checkpoint, write_safetensors
+    from vsr_cli.weights import read_checkpoint, shared_mode, write_safetensors
 
     in_hub_cache = Path(constants.HF_HUB_CACHE) in download.parents
     try:
@@ -214,6 +214,15 @@ def _install(entry: ModelEntry, download: Path, source: str) -> StoredModel:
     except CheckpointError as e:
         _remove(download)
         raise SourceFailed(f"not usable weights ({e}); removed it") from None
+    differences = [(k, v) for k, v in entry.network if _shown(asdict(model.config)[k]) != _shown(v)]
+    if differences:
+        _remove(download)
+        found = ", ".join(f"{k} {_shown(asdict(model.config)[k])}" for k, _ in differences)
+        declared = ", ".join(f"{k} {_shown(v)}" for k, v in differences)
+        raise SourceFailed(
+            f"not {entry.name}: a PSRT-recurrent with {found}, where weights.toml declares "
+            f"{declared}"
+        )
     if in_hub_cache:
         final = download
     else:
@@ -234,8 +243,14 @@ def _install(entry: ModelEntry, download: Path, source: str) -> StoredModel:
             "w", dir=_record_file(entry).parent, suffix=".tmp", delete=False
         ) as partial:
             json.dump(record, partial)
+        os.chmod(partial.name, shared_mode())
         os.replace(partial.name, _record_file(entry))
     return found
+
+
+def _shown(value: object) -> str:
+    """As weights.toml writes it: ``[6, 6, 6]``."""
+    return f"[{', '.join(map(str, value))}]" if isinstance(value, tuple | list) else str(value)
 
 
 def _remove(path: Path) -> None:

@@ -3,7 +3,8 @@
 Scripts read and write this table, so its keys are an interface: ``repo_id``,
 ``filename``, ``revision``, ``sha256`` (of the ``.safetensors`` file vsr-cli
 stores), ``mirrors`` (URLs of the same checkpoint), ``drive_id``,
-``drive_folder`` and ``drive_name`` (the authors' Google Drive).
+``drive_folder`` and ``drive_name`` (the authors' Google Drive), and ``network`` (the
+hyper-parameters a checkpoint must have to be this model).
 ``VSR_WEIGHTS_TOML`` points vsr-cli at another table of the same form.
 """
 
@@ -18,6 +19,16 @@ from pathlib import Path
 from vsr_cli.errors import WeightsError
 
 ENV_TABLE = "VSR_WEIGHTS_TOML"
+# What ``network`` may declare: PSRTConfig's fields, which a checkpoint's shapes tell.
+NETWORK_KEYS = {
+    "mid_channels",
+    "embed_dim",
+    "depths",
+    "num_heads",
+    "window_size",
+    "num_frames",
+    "mlp_ratio",
+}
 
 
 @dataclass(frozen=True)
@@ -41,6 +52,8 @@ class ModelEntry:
     license: str = ""
     source: str = ""
     paper: str = ""
+    # (key, value) of the network's hyper-parameters (lists as tuples); () checks none
+    network: tuple[tuple[str, object], ...] = ()
 
     @property
     def manual_hint(self) -> str:
@@ -74,16 +87,27 @@ def _entry(name: str, table: dict) -> ModelEntry:
         isinstance(url, str) and url.startswith(("https://", "http://")) for url in mirrors
     ):
         raise WeightsError(f"model {name!r} in weights.toml: mirrors must be a list of URLs")
-    known = {f.name for f in fields(ModelEntry)} - {"name", "mirrors"}
-    unknown = sorted(set(table) - known - {"mirrors"})
+    known = {f.name for f in fields(ModelEntry)} - {"name", "mirrors", "network"}
+    unknown = sorted(set(table) - known - {"mirrors", "network"})
     if unknown:  # a misspelt source key would otherwise be a source silently never tried
         raise WeightsError(f"model {name!r} in weights.toml: unknown key(s) {', '.join(unknown)}")
     text = [k for k in known - {"scale"} if k in table and not isinstance(table[k], str)]
     if text:
         raise WeightsError(f"model {name!r} in weights.toml: {', '.join(text)} must be text")
     return ModelEntry(
-        name=name, mirrors=tuple(mirrors), **{k: v for k, v in table.items() if k in known}
+        name=name,
+        mirrors=tuple(mirrors),
+        network=_network(name, table.get("network", {})),
+        **{k: v for k, v in table.items() if k in known},
     )
+
+
+def _network(name: str, table: object) -> tuple[tuple[str, object], ...]:
+    if not isinstance(table, dict) or not set(table) <= NETWORK_KEYS:
+        raise WeightsError(
+            f"model {name!r} in weights.toml: network takes {', '.join(sorted(NETWORK_KEYS))}"
+        )
+    return tuple((k, tuple(v) if isinstance(v, list) else v) for k, v in sorted(table.items()))
 
 
 def load_registry() -> Registry:

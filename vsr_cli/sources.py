@@ -64,6 +64,8 @@ class HubSource:
             # One request without retries: hf_hub_download alone retries an unreachable
             # or missing Hub for ~20 s before the next source could be tried.
             get_hf_file_metadata(url, timeout=CONNECT_TIMEOUT)
+            if progress is not None:
+                progress(0, None)  # the Hub has the file: its own bar shows the bytes
             return Path(
                 hf_hub_download(
                     entry.repo_id, entry.filename, revision=entry.revision, endpoint=endpoint
@@ -81,7 +83,7 @@ class HubSource:
             status = e.response.status_code if e.response is not None else "?"
             raise SourceFailed(f"refused (HTTP {status})") from None
         except Exception as e:  # the HTTP client's own connection and timeout errors
-            raise SourceFailed(f"unreachable ({_reason(e)})") from None
+            raise SourceFailed(f"unreachable: {_reason(e)}") from None
 
 
 class UrlSource:
@@ -120,7 +122,7 @@ class DriveSource:
                 timeout=(CONNECT_TIMEOUT, READ_TIMEOUT),
             )
         except (DownloadError, requests.RequestException) as e:
-            raise SourceFailed(f"cannot list the folder ({_reason(e)})") from None
+            raise SourceFailed(f"cannot list the folder: {_reason(e)}") from None
         for item in listing or []:
             if Path(item.path).name == self.entry.drive_name:
                 return item.id
@@ -179,14 +181,31 @@ _DRIVE_REASONS = {
 }
 
 
+# Network failures, as the HTTP clients word them deep in their messages, in a few words.
+_NETWORK_REASONS = {
+    "Connection refused": "connection refused",
+    "Name or service not known": "no network (the name does not resolve)",
+    "Temporary failure in name resolution": "no network (the name does not resolve)",
+    "NameResolutionError": "no network (the name does not resolve)",
+    "nodename nor servname": "no network (the name does not resolve)",
+    "Network is unreachable": "no network",
+    "No route to host": "no route to the host",
+    "timed out": "timed out",
+    "Timeout": "timed out",
+    "CERTIFICATE_VERIFY_FAILED": "its TLS certificate is not trusted here",
+    "Connection reset": "the connection was reset",
+}
+
+
 def _reason(error: BaseException) -> str:
-    """One short line from an error's message: it goes into a one-line report."""
+    """A few words from an error's message: each source's reason goes into a one-line
+    report, so the HTTP client's nested retries and addresses are left out."""
     text = str(error).strip()
-    for marker, reason in _DRIVE_REASONS.items():
+    for marker, reason in (_DRIVE_REASONS | _NETWORK_REASONS).items():
         if marker in text:
             return reason
     line = text.splitlines()[0] if text else type(error).__name__
-    return line if len(line) <= 160 else line[:157] + "..."
+    return line if len(line) <= 80 else line[: line.rfind(" ", 0, 78)] + " ..."
 
 
 def sources_for(entry: ModelEntry) -> list[Source]:

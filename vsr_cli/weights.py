@@ -85,12 +85,22 @@ def read_checkpoint(path: str | Path) -> dict[str, Tensor]:
 
 def write_safetensors(model: nn.Module, target: Path, config: object) -> None:
     """``model``'s state dict (buffers included) as ``target``, written under a temporary
-    name and renamed, so a partial file never sits under the final name."""
+    name and renamed, so a partial file never sits under the final name. Its mode follows
+    the umask, as the Hub's own files do (a shared cache's other users can read it), not
+    the temporary file's 0600."""
     state = {k: v.detach().contiguous() for k, v in model.state_dict().items()}
     handle, partial = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
     os.close(handle)
     try:
         save_file(state, partial, metadata={"config": json.dumps(config)})
+        os.chmod(partial, shared_mode())
         os.replace(partial, target)
     finally:
         Path(partial).unlink(missing_ok=True)
+
+
+def shared_mode() -> int:
+    """The mode a new file gets from the umask (temporary files get 0600 instead)."""
+    mask = os.umask(0o022)  # reading it means setting it: put straight back
+    os.umask(mask)
+    return 0o666 & ~mask

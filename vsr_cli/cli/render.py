@@ -42,13 +42,24 @@ def reporter(json_events: bool, quiet: bool) -> Reporter:
 
 
 class DownloadBar:
-    """Each source tried, as a line; on a terminal, a byte-count bar under it."""
+    """Each source that answers, as a line (one that fails at once is only named in the
+    error); on a terminal, a byte-count bar under it."""
 
     def __init__(self) -> None:
         self._bar: Progress | None = None
         self._task = None
+        self._line: str | None = None  # said once the source sends its first bytes
 
     def source(self, model: str, label: str) -> None:
+        self._model, self._line = model, f"downloading model {model} from {label}"
+
+    def bytes(self, done: int, total: int | None) -> None:
+        if self._line is not None:
+            self._start()
+        if self._bar is not None:
+            self._bar.update(self._task, completed=done, total=total)
+
+    def _start(self) -> None:
         if self._bar is None and stderr.is_terminal:
             columns = (
                 TextColumn("{task.description}"),
@@ -59,15 +70,12 @@ class DownloadBar:
             )
             self._bar = Progress(*columns, console=stderr, transient=True)
             self._bar.start()
-            self._task = self._bar.add_task(model, total=None)
+            self._task = self._bar.add_task(self._model, total=None)
         console = self._bar.console if self._bar else stderr
-        console.print(f"downloading model {model} from {label}", markup=False)
+        console.print(self._line, markup=False)
+        self._line = None
         if self._bar is not None:
-            self._bar.reset(self._task, total=None, description=model)
-
-    def bytes(self, done: int, total: int | None) -> None:
-        if self._bar is not None:
-            self._bar.update(self._task, completed=done, total=total)
+            self._bar.reset(self._task, total=None, description=self._model)
 
     def close(self) -> None:
         if self._bar is not None:
