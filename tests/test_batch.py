@@ -234,3 +234,15 @@ def test_interrupting_a_batch_on_two_devices_leaves_nothing(tmp_path, golden_che
     # No output and no partial piece; each job folder stays, to resume from.
     assert not partial()
     assert sorted(p.name for p in out.iterdir()) == [".clip0.mkv.vsr-job", ".clip1.mkv.vsr-job"]
+
+
+def test_one_output_into_missing_folders_makes_them_as_a_batch_does(tmp_path, golden_checkpoint):
+    clip = make_clip(tmp_path / "in.mkv", audio=False, subtitle=None)
+    out = tmp_path / "new" / "deeper" / "out.mkv"
+    result = vsr_upscale(clip.path, out, "--weights", golden_checkpoint, "-q")
+    assert result.returncode == 0, result.stderr
+    assert frame_times(out) == frame_times(clip.path)
+    blocked = tmp_path / "in.mkv" / "out.mkv"  # a file where a folder would go
+    result = vsr_upscale(clip.path, blocked, "--weights", golden_checkpoint, "-q")
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines()[-1] == f"error: {clip.path}: not a folder"

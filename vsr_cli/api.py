@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 
 from vsr_cli.config import EngineConfig, UpscaleConfig
 from vsr_cli.context import RunContext
-from vsr_cli.errors import InputError, OutputError, UsageError, bugs_named
+from vsr_cli.errors import InputError, UsageError, bugs_named
 from vsr_cli.events import CallbackReporter, DownloadProgress, Outcome, Reporter
 from vsr_cli.registry import ModelEntry, load_registry
 from vsr_cli.startup import load_torch
@@ -334,16 +334,15 @@ def compare(
 ) -> list[Picture]:
     """``vsr compare``: PNGs of the first video scaled up plainly beside the second."""
     from vsr_cli.quality.compare import compare_frames, default_times
+    from vsr_cli.run.paths import make_folder
     from vsr_cli.run.work import existing_clip
 
     first, second = existing_clip(first), existing_clip(second)
-    folder = Path(output_dir)
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError as e:
-        raise OutputError(f"{folder}: cannot create the folder ({e.strerror})") from None
+    make_folder(Path(output_dir))
     configure()
-    return compare_frames(first, second, times or default_times(second), folder, overwrite)
+    return compare_frames(
+        first, second, times or default_times(second), Path(output_dir), overwrite
+    )
 
 
 def compare_as_video(

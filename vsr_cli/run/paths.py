@@ -16,9 +16,10 @@ def check_paths(src: Path, dst: Path, overwrite: bool) -> None:
     """Refuse what would lose data: writing over the input, or over a file without -y."""
     if dst == STDIO:
         return
-    if not dst.parent.is_dir():
-        raise OutputError(f"{dst.parent}: no such folder")
-    limit = name_max(dst.parent)
+    folder = _nearest_existing(dst.parent)
+    if not folder.is_dir():
+        raise OutputError(f"{folder}: not a folder")
+    limit = name_max(folder)
     if len(os.fsencode(dst.name)) > limit:
         raise OutputError(f"{dst.name[:40]}...: file name longer than {limit} bytes")
     if dst.exists() and src.exists() and dst.resolve() == src.resolve():
@@ -31,8 +32,24 @@ def check_paths(src: Path, dst: Path, overwrite: bool) -> None:
         if not os.access(dst, os.W_OK):
             raise OutputError(f"{dst}: permission denied (cannot write to it)")
         return
-    if not os.access(dst.parent, os.W_OK):
-        raise OutputError(f"{dst.parent}: permission denied (cannot write there)")
+    if not os.access(folder, os.W_OK):
+        raise OutputError(f"{folder}: permission denied (cannot write there)")
+
+
+def _nearest_existing(folder: Path) -> Path:
+    """``folder``, or its nearest ancestor that exists: missing folders are made (as a
+    batch makes its output's), so that one must be writable."""
+    while not folder.exists() and folder.parent != folder:
+        folder = folder.parent
+    return folder
+
+
+def make_folder(folder: Path) -> None:
+    """``folder`` and its missing parents, or one line saying why not."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise OutputError(f"{folder}: cannot create the folder ({e.strerror})") from None
 
 
 def name_max(folder: Path) -> int:
