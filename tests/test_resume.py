@@ -1,6 +1,6 @@
 """Long videos: pieces that survive SIGKILL, segments on several machines, `vsr join`.
 
-A 0.8 s clip with pieces of 0.16 s (4 frames) stands for a film with pieces of 10 s.
+A 0.48 s clip with pieces of 0.16 s (4 frames) stands for a film with pieces of 10 s.
 The golden model is recurrent, so a piece's frames depend on the frames around it:
 equal outputs mean the same frames were fed the same way.
 """
@@ -19,7 +19,7 @@ from cli import vsr, vsr_upscale
 from media import frame_times, make_clip, packets_of, read_frames
 
 PIECE = ["--piece-seconds", "0.16", "--codec", "ffv1", "--chunk", "4", "--chunk-overlap", "2"]
-FRAMES, PIECES = 20, 5
+FRAMES, PIECES = 12, 3
 
 
 @pytest.fixture(scope="module")
@@ -82,12 +82,12 @@ def _segment(source, out, weights, k: int, n: int):
 def test_segments_then_join_equal_the_single_run(tmp_path, source, reference, golden_checkpoint):
     out = tmp_path / "out.mkv"
     for k in (3, 1):
-        result = _segment(source, out, golden_checkpoint, k, 3)
+        result = _segment(source, out, golden_checkpoint, k, PIECES)
         assert result.returncode == 0, result.stderr
         assert "still to make" in result.stderr and not out.exists()
     early = vsr("join", out)
     assert early.returncode == 1 and "pieces are not made yet" in early.stderr
-    last = _segment(source, out, golden_checkpoint, 2, 3)
+    last = _segment(source, out, golden_checkpoint, 2, PIECES)
     assert last.returncode == 0 and "every piece is made" in last.stderr
     joined = vsr("join", out)
     assert joined.returncode == 0, joined.stderr
@@ -113,9 +113,9 @@ def test_changed_settings_or_input_never_mix(tmp_path, golden_checkpoint):
     def run(*args: str):
         return vsr_upscale(source, out, "--weights", golden_checkpoint, *PIECE, *args)
 
-    assert run("--segment", "1/5").returncode == 0
+    assert run("--segment", f"1/{PIECES}").returncode == 0
     # Another segment with other settings refuses to add to that job ...
-    other = run("--segment", "2/5", "--chunk-overlap", "1")
+    other = run("--segment", f"2/{PIECES}", "--chunk-overlap", "1")
     assert other.returncode == 1 and "other settings" in other.stderr
     # ... and a plain run with them starts over: every frame computed.
     changed = run("--chunk-overlap", "1", "--json")
@@ -123,7 +123,7 @@ def test_changed_settings_or_input_never_mix(tmp_path, golden_checkpoint):
     assert "starting over" in changed.stderr and _done_event(changed.stderr)["frames"] == FRAMES
     # The same settings, another file under the input's name: starts over.
     out.unlink()
-    assert run("--segment", "1/5").returncode == 0
+    assert run("--segment", f"1/{PIECES}").returncode == 0
     make_clip(source, pts=[40 * i for i in range(FRAMES)], size=(96, 64))
     replaced = run("--json")
     assert replaced.returncode == 0, replaced.stderr
@@ -131,7 +131,7 @@ def test_changed_settings_or_input_never_mix(tmp_path, golden_checkpoint):
     assert read_frames(out)[0].shape == (256, 384, 3)
     # --no-resume: starts over without a word.
     out.unlink()
-    assert run("--segment", "1/5").returncode == 0
+    assert run("--segment", f"1/{PIECES}").returncode == 0
     again = run("--no-resume", "--json")
     assert again.returncode == 0 and "starting over" not in again.stderr
     assert _done_event(again.stderr)["frames"] == FRAMES

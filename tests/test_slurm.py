@@ -66,7 +66,7 @@ MODEL = ["--codec", "ffv1", "--chunk", "4", "--chunk-overlap", "2", "-q"]
 
 
 def test_a_film_in_segments_on_a_slurm_array_then_joined(cluster, tmp_path, golden_checkpoint):
-    clip = make_clip(tmp_path / "film.mp4", pts=[40 * i for i in range(20)], options={"g": "12"})
+    clip = make_clip(tmp_path / "film.mp4", pts=[40 * i for i in range(12)], options={"g": "8"})
     out = tmp_path / "film_4x.mkv"
     options = ["--weights", golden_checkpoint, "--piece-seconds", "0.16", *MODEL]
     shares = _submit("--array=1-3", "--output=share-%a.log", SCRIPTS / "upscale-film.sbatch",
