@@ -325,9 +325,10 @@ class CallbackReporter:
         self._done, self._total = done, total
 
     def advance(self, file: str, frames: int) -> None:
-        self._done += frames
-        if self._progress:
-            self._progress(self._done, self._total)
+        for _ in range(frames):  # a call per frame, however many arrive together
+            self._done += 1
+            if self._progress:
+                self._progress(self._done, self._total)
 
     def finish(self, file: str) -> None:
         pass
