@@ -203,3 +203,28 @@ def test_a_frame_too_wide_for_the_encoder_says_the_largest_it_takes(tmp_path, bi
         "--scale or another --codec may fit"
     ]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["strip.mkv"]
+
+
+def test_a_concat_input_reads_split_recordings_as_one(tmp_path, bilinear_checkpoint):
+    """``concat:a.ts|b.ts``, ffmpeg's way to read a recording split into files as one: the
+    same frames, times and sound as the parts joined by ``cat``, in resumable pieces too;
+    a missing part is named."""
+    parts = [real_files._ts_part(tmp_path, name, real_files.SIZE, 6, offset)
+             for name, offset in (("a.ts", 0.0), ("b.ts", 6 / real_files.RATE))]  # fmt: skip
+    joined = tmp_path / "joined.ts"
+    joined.write_bytes(b"".join(p.read_bytes() for p in parts))
+    concat = f"concat:{parts[0]}|{parts[1]}"
+    out, reference = tmp_path / "out.mkv", tmp_path / "reference.mkv"
+    _ok(upscale_file(concat, out, bilinear_checkpoint, "--piece-seconds", "0.16"))
+    _ok(upscale_file(joined, reference, bilinear_checkpoint))
+    assert len(_times(out)) == 12 and _times(out) == _times(reference)
+    assert _audio(out) == _audio(reference)
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        ["a.ts", "b.ts", "joined.ts", "out.mkv", "reference.mkv"]
+    )
+    missing = upscale_file(f"concat:{parts[0]}|{tmp_path / 'c.ts'}", tmp_path / "x.mkv",
+                           bilinear_checkpoint)  # fmt: skip
+    assert missing.returncode == 1
+    assert missing.stderr.strip().splitlines()[-1] == (
+        f"error: {tmp_path / 'c.ts'}: no such file (in concat:{parts[0]}|{tmp_path / 'c.ts'})"
+    )

@@ -26,6 +26,7 @@ from pathlib import Path
 
 from vsr_cli.config import Span
 from vsr_cli.errors import InputError, OutputError
+from vsr_cli.run.paths import concat_parts
 from vsr_cli.video.image_input import FrameSequence
 
 FORMAT = 1  # of job.json
@@ -35,13 +36,16 @@ _SAMPLE = 1 << 20  # bytes hashed at each end of the input
 def input_fingerprint(path: Path | FrameSequence) -> dict:
     """Enough to notice a different or modified input without reading all of it (not its
     path: machines of a ``--segment`` run may mount the share in different places). Image
-    frames: their names, sizes and times, and the rate they are played at."""
+    frames: their names, sizes and times, and the rate they are played at; ``concat:``,
+    each of its files'."""
     if isinstance(path, FrameSequence):
         digest = hashlib.sha256()
         for frame in path.files:
             info = frame.stat()
             digest.update(f"{frame.name}:{info.st_size}:{info.st_mtime_ns}".encode())
         return {"frames": len(path.files), "sha256": digest.hexdigest(), "fps": str(path.fps)}
+    if parts := concat_parts(path):
+        return {"parts": [input_fingerprint(part) for part in parts]}
     try:
         stat = path.stat()
         digest = hashlib.sha256()

@@ -10,6 +10,7 @@ from vsr_cli.errors import OutputError
 from vsr_cli.video.publish import is_special
 
 STDIO = Path("-")  # stdin as an input, stdout as an output
+CONCAT = "concat:"  # FFmpeg's protocol for files read one after the other as one input
 
 
 def check_paths(src: Path, dst: Path, overwrite: bool) -> None:
@@ -50,6 +51,13 @@ def make_folder(folder: Path) -> None:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as e:
         raise OutputError(f"{folder}: cannot create the folder ({e.strerror})") from None
+
+
+def concat_parts(path: Path) -> list[Path] | None:
+    """The files of an ffmpeg ``concat:a.ts|b.ts`` input (read as one stream, byte after
+    byte, as split recordings are), or None for any other name."""
+    text = str(path)
+    return [Path(p) for p in text[len(CONCAT) :].split("|")] if text.startswith(CONCAT) else None
 
 
 def name_max(folder: Path) -> int:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from vsr_cli.config import UpscaleConfig, parse_k_of_n
 from vsr_cli.errors import InputError, UsageError
-from vsr_cli.run.paths import STDIO, check_paths, is_dir
+from vsr_cli.run.paths import STDIO, check_paths, concat_parts, is_dir
 from vsr_cli.video.encoder import check_encoder
 from vsr_cli.video.image_input import FrameSequence, find_frames, is_frame_folder, is_pattern
 from vsr_cli.video.image_output import SequenceTarget, encoder_for
@@ -149,10 +149,18 @@ def plan_work(
         if skip_existing and target != STDIO and target.exists():
             return Work(inputs, output, config, None, skipped=True)
         check_paths(source if isinstance(source, Path) else STDIO, target, config.overwrite)
-    if isinstance(source, Path) and source != STDIO and not source.exists():
-        raise InputError(f"{source}: no such file")
+    if isinstance(source, Path) and source != STDIO:
+        _check_exists(source)
     check_outputs([target], config)
     return Work(inputs, output, config, None, source=source, target=target)
+
+
+def _check_exists(source: Path) -> None:
+    """The input file, or each file of a ``concat:`` input."""
+    for path in concat_parts(source) or [source]:
+        if not path.is_file():
+            where = f" (in {source})" if path != source else ""
+            raise InputError(f"{path}: no such file{where}")
 
 
 def _clip(inputs: list[Path], config: UpscaleConfig) -> FrameSequence | None:
