@@ -158,7 +158,7 @@ def plan_work(
 def _check_exists(source: Path) -> None:
     """The input file, or each file of a ``concat:`` input."""
     for path in concat_parts(source) or [source]:
-        if not path.is_file():
+        if not path.exists():
             where = f" (in {source})" if path != source else ""
             raise InputError(f"{path}: no such file{where}")
 
