@@ -102,7 +102,7 @@ def _guarded(command: Callable[..., None]) -> Callable[..., None]:
         except typer.Exit:
             raise
         except BaseException as e:
-            raise typer.Exit(_report(e)) from None
+            raise typer.Exit(_Said(_report(e))) from None
 
     return run
 
@@ -118,9 +118,16 @@ def _main(app: typer.Typer, prog_name: str) -> None:
             code = 0
         else:
             code = _report(e)
+    if code == EXIT_INTERRUPTED and not isinstance(code, _Said):
+        # Ctrl-C before the command ran (while Typer parsed): Typer returns a silent 130.
+        _report(KeyboardInterrupt())
     if code in (EXIT_INTERRUPTED, EXIT_TERMINATED):
         _exit_now(code)
     raise SystemExit(code if isinstance(code, int) else 0)
+
+
+class _Said(int):
+    """An exit code whose error has been reported."""
 
 
 def _exit_now(code: int) -> None:
