@@ -15,6 +15,7 @@ import pytest
 from cli import vsr_upscale
 from media import frame_times, make_clip
 
+from vsr_cli.api import upscale
 from vsr_cli.run.work import Task, collect, take_shard
 
 
@@ -246,3 +247,20 @@ def test_one_output_into_missing_folders_makes_them_as_a_batch_does(tmp_path, go
     result = vsr_upscale(clip.path, blocked, "--weights", golden_checkpoint, "-q")
     assert result.returncode == 1
     assert result.stderr.strip().splitlines()[-1] == f"error: {clip.path}: not a folder"
+
+
+def test_the_api_makes_missing_folders_too(tmp_path, golden_checkpoint):
+    clip = make_clip(tmp_path / "in.mkv", audio=False, subtitle=None)
+    out = tmp_path / "api" / "out.mkv"
+    result = upscale(clip.path, out, weights=golden_checkpoint, device="cpu")
+    assert result.frames == 6 and frame_times(out) == frame_times(clip.path)
+
+
+def test_a_concat_part_is_never_the_output(tmp_path, golden_checkpoint):
+    a = make_clip(tmp_path / "a.ts", audio=False, subtitle=None).path
+    b = make_clip(tmp_path / "b.ts", audio=False, subtitle=None).path
+    before = a.read_bytes()
+    result = vsr_upscale(f"concat:{a}|{b}", a, "--weights", golden_checkpoint, "-y", "-q")
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines()[-1] == f"error: {a}: the output is the input"
+    assert a.read_bytes() == before

@@ -80,6 +80,8 @@ def test_a_mirrored_selfie_stays_mirrored(tmp_path, bilinear_checkpoint):
     out = tmp_path / "out.mp4"
     _ok(upscale_file(clip.path, out, bilinear_checkpoint))
     assert _matrix(out) == _matrix(clip.path)
+    shown = vsr("info", out, "--json")
+    assert json.loads(shown.stdout)["mirrored"] is True, shown.stderr
 
 
 def test_mxf_keeps_its_four_pcm_tracks(tmp_path, bilinear_checkpoint):
@@ -115,9 +117,13 @@ def test_webvtt_into_mp4_becomes_mov_text(tmp_path, bilinear_checkpoint):
     assert texts == [b"Tea & cake"]
 
 
-@pytest.mark.parametrize(("pix_fmt", "expected"), [("yuv420p", "yuv420p"), ("rgb24", "yuv444p")])
+@pytest.mark.parametrize(
+    ("pix_fmt", "expected"),
+    [("yuv420p", "yuv420p"), ("yuv420p10le", "yuv420p10le"), ("rgb24", "yuv444p")],
+)
 def test_yuv4mpeg_out(tmp_path, bilinear_checkpoint, pix_fmt, expected):
-    """``.y4m`` is raw frames, as ffmpeg writes it; it holds YUV alone, so RGB goes 4:4:4."""
+    """``.y4m`` is raw frames, as ffmpeg writes it, 10-bit too; it holds no RGB, so RGB
+    goes 4:4:4."""
     src = tmp_path / "in.mkv"
     ffmpeg(*_video(), "-c:v", "ffv1", "-pix_fmt", pix_fmt, src)
     out = tmp_path / "out.y4m"

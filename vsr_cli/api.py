@@ -356,12 +356,13 @@ def compare_as_video(
 ) -> int:
     """``vsr compare --video``: a side-by-side (or wipe) video of a section; its frames."""
     from vsr_cli.quality.compare import compare_video
-    from vsr_cli.run.paths import check_paths
+    from vsr_cli.run.paths import check_paths, make_folder
     from vsr_cli.run.work import existing_clip
 
     first, second, target = existing_clip(first), existing_clip(second), Path(video)
     for clip in (first, second):
         check_paths(clip if isinstance(clip, Path) else Path(clip.name), target, overwrite)
+    make_folder(target.parent)
     configure()
     return compare_video(first, second, target, start, duration, wipe)
 

@@ -214,7 +214,7 @@ def _install(entry: ModelEntry, download: Path, source: str) -> StoredModel:
     except CheckpointError as e:
         _remove(download)
         raise SourceFailed(f"not usable weights ({e}); removed it") from None
-    differences = [(k, v) for k, v in entry.network if _shown(asdict(model.config)[k]) != _shown(v)]
+    differences = [(k, v) for k, v in entry.network if not _same(asdict(model.config)[k], v)]
     if differences:
         _remove(download)
         found = ", ".join(f"{k} {_shown(asdict(model.config)[k])}" for k, _ in differences)
@@ -246,6 +246,13 @@ def _install(entry: ModelEntry, download: Path, source: str) -> StoredModel:
         os.chmod(partial.name, shared_mode())
         os.replace(partial.name, _record_file(entry))
     return found
+
+
+def _same(found: object, declared: object) -> bool:
+    """Numbers compared as numbers (``mlp_ratio = 2`` is the checkpoint's 2.0)."""
+    as_tuple = tuple(found) if isinstance(found, tuple | list) else (found,)
+    wanted = tuple(declared) if isinstance(declared, tuple | list) else (declared,)
+    return as_tuple == wanted
 
 
 def _shown(value: object) -> str:

@@ -26,7 +26,6 @@ NETWORK_KEYS = {
     "depths",
     "num_heads",
     "window_size",
-    "num_frames",
     "mlp_ratio",
 }
 

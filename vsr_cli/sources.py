@@ -205,7 +205,10 @@ def _reason(error: BaseException) -> str:
         if marker in text:
             return reason
     line = text.splitlines()[0] if text else type(error).__name__
-    return line if len(line) <= 80 else line[: line.rfind(" ", 0, 78)] + " ..."
+    if len(line) <= 80:
+        return line
+    cut = line.rfind(" ", 0, 78)
+    return line[: cut if cut > 0 else 77] + " ..."
 
 
 def sources_for(entry: ModelEntry) -> list[Source]:

@@ -7,6 +7,7 @@ same checkpoint anywhere gives the same bytes (and the same sha256).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import pickle
@@ -101,6 +102,10 @@ def write_safetensors(model: nn.Module, target: Path, config: object) -> None:
 
 def shared_mode() -> int:
     """The mode a new file gets from the umask (temporary files get 0600 instead)."""
-    mask = os.umask(0o022)  # reading it means setting it: put straight back
+    with contextlib.suppress(OSError, ValueError):  # Linux: read without changing it
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return 0o666 & ~int(line.split()[1], 8)
+    mask = os.umask(0o022)  # elsewhere, reading it means setting it: put straight back
     os.umask(mask)
     return 0o666 & ~mask

@@ -17,7 +17,7 @@ from vsr_cli.context import Cancelled, RunContext
 from vsr_cli.errors import InternalError, NoVideoStreamError, VsrError, bugs_named
 from vsr_cli.events import Outcome
 from vsr_cli.infer.engine import Engine
-from vsr_cli.run.paths import STDIO, make_folder
+from vsr_cli.run.paths import make_folder
 from vsr_cli.run.pieces import segment_note
 from vsr_cli.run.upscale import upscale_video
 from vsr_cli.run.work import Task, Work
@@ -39,8 +39,6 @@ def run_work(
         src, dst = work.source, work.target
         name = str(work.inputs[0])
         with bugs_named(name):
-            if isinstance(dst, Path) and dst != STDIO:  # as a batch makes its folders
-                make_folder(dst.parent)
             result = upscale_video(src, dst, engines[0], work.config, context)
         segment, note = work.config.pieces.segment, ""
         if segment and result.pieces_left is not None:
@@ -65,8 +63,6 @@ def _run_one(
         return Outcome(name, "skipped", message="output exists", output=str(task.dst))
     started = time.perf_counter()
     try:
-        if isinstance(task.dst, Path):
-            make_folder(task.dst.parent)
         result = upscale_video(task.src, task.dst, engine, config, context)
     except NoVideoStreamError:  # e.g. an .mp4 holding only audio
         return Outcome(name, "skipped", message="no video stream")

@@ -23,7 +23,9 @@ def check_paths(src: Path, dst: Path, overwrite: bool) -> None:
     limit = name_max(folder)
     if len(os.fsencode(dst.name)) > limit:
         raise OutputError(f"{dst.name[:40]}...: file name longer than {limit} bytes")
-    if dst.exists() and src.exists() and dst.resolve() == src.resolve():
+    if dst.exists() and any(
+        part.exists() and dst.resolve() == part.resolve() for part in concat_parts(src) or [src]
+    ):
         raise OutputError(f"{dst}: the output is the input")
     if dst.is_dir():
         raise OutputError(f"{dst}: is a folder")

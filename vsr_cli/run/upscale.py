@@ -17,7 +17,7 @@ from vsr_cli.infer.engine import Engine
 from vsr_cli.infer.sequence import pick_sizes
 from vsr_cli.run.assemble import join_job
 from vsr_cli.run.image_files import write_frames
-from vsr_cli.run.paths import STDIO, check_paths
+from vsr_cli.run.paths import STDIO, check_paths, make_folder
 from vsr_cli.run.pieces import job_for, make_pieces
 from vsr_cli.run.write import open_input, write_span
 from vsr_cli.video.image_input import FrameSequence
@@ -48,6 +48,8 @@ def upscale_video(
     target = sys.stdout.buffer if dst == STDIO else dst
     if isinstance(target, Path):
         check_paths(source if isinstance(source, Path) else STDIO, target, config.overwrite)
+        if not is_special(target):
+            make_folder(target.parent)
     started = time.perf_counter()
     name = str(source) if isinstance(source, Path) else getattr(source, "name", "stream")
     name = "stdin" if src == STDIO else str(name)

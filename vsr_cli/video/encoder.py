@@ -23,6 +23,14 @@ from vsr_cli.errors import EncoderOptionError, OutputError
 from vsr_cli.video.ffmpeg import ffmpeg_reason
 from vsr_cli.video.hdr import HdrMetadata
 
+# What YUV4MPEG holds (FFmpeg's yuv4mpegpipe muxer; over 8 bits with strict -1).
+_Y4M_FORMATS = {
+    "gray",
+    "yuv411p",
+    *(f"{f}{d}" for f in ("yuv420p", "yuv422p", "yuv444p") for d in ("", "10le", "12le", "16le")),
+    *(f"gray{d}le" for d in (10, 12, 16)),
+}
+
 # Encoders a container implies when --codec is not given, as ffmpeg picks them.
 _CONTAINER_CODECS = {
     "webm": "libvpx-vp9",
@@ -283,7 +291,7 @@ def choose_pix_fmt(
 ) -> str:
     """The requested pix_fmt, else the source's, else the same chroma subsampling (and alpha
     plane, where the encoder has one) at the nearest depth, else 4:2:0 at the source's depth.
-    YUV4MPEG holds YUV and gray alone: other sources go to 4:4:4 at 8 or 16 bits."""
+    YUV4MPEG holds some YUV and gray formats alone: others go to 4:4:4 at 8 or 16 bits."""
     try:
         formats = [f.name for f in av.codec.Codec(codec, "w").video_formats or ()]
     except (av.error.FFmpegError, ValueError):
@@ -294,7 +302,7 @@ def choose_pix_fmt(
         if formats and wanted not in formats:
             raise OutputError(f"{codec} cannot encode {wanted}; it takes {', '.join(formats)}")
         return wanted
-    if container == "yuv4mpegpipe" and not source_pix_fmt.startswith(("yuv", "gray")):
+    if container == "yuv4mpegpipe" and source_pix_fmt not in _Y4M_FORMATS:
         return "yuv444p16le" if source_depth > 8 else "yuv444p"
     if not formats or source_pix_fmt in formats:
         return source_pix_fmt

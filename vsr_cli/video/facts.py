@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import asdict
 
+from vsr_cli.video.pyav import display_matrix
 from vsr_cli.video.reader import VideoReader
 
 # FFmpeg's names for its colour codes (libavutil's av_color_*_name), as ffprobe prints them.
@@ -86,6 +87,7 @@ def describe(reader: VideoReader) -> dict:
         "color_primaries": _name(PRIMARIES, info.color.primaries),
         "color_transfer": _name(TRANSFERS, info.color.transfer),
         "rotation": reader.first.rotation,
+        "mirrored": _mirrored(display_matrix(reader.first)),
         "interlaced": reader.interlaced,
         "field_order": (
             ("top first" if reader.interlacing.top_first else "bottom first")
@@ -95,3 +97,9 @@ def describe(reader: VideoReader) -> dict:
         "sample_aspect_ratio": str(reader.video_stream.codec_context.sample_aspect_ratio or 1),
         "streams": [asdict(s) for s in info.streams],
     }
+
+
+def _mirrored(matrix: tuple[int, ...] | None) -> bool:
+    """A display matrix that flips the picture (its 2x2 part has a negative determinant):
+    a front camera's selfie, whose rotation alone would read 180 degrees."""
+    return matrix is not None and matrix[0] * matrix[4] - matrix[1] * matrix[3] < 0

@@ -21,7 +21,7 @@ def convert(payload: bytes, codec: str, target: str) -> bytes | None:
     if not text.strip():
         return None
     if target == "mov_text":
-        data = re.sub(r"<[^>]+>", "", text).encode("utf-8")  # mov_text has no inline tags
+        data = re.sub(r"</?[A-Za-z][^>]*>", "", text).encode("utf-8")  # no inline tags
         return len(data).to_bytes(2, "big") + data
     return text.encode("utf-8")
 

@@ -75,6 +75,8 @@ class VideoWriter:
         self._context = context
         self._part: PartFile | None = None
         options = {"movflags": "use_metadata_tags"} if spec.apple_tags else {}
+        if format == "yuv4mpegpipe" or (isinstance(target, Path) and target.suffix == ".y4m"):
+            options["strict"] = "-1"  # YUV4MPEG's "unofficial" formats: those over 8 bits
         try:
             if isinstance(target, Path) and is_special(target):  # /dev/null, a FIFO: into it
                 self._out = av.open(str(target), "w", format=format, options=options)
@@ -177,7 +179,7 @@ class VideoWriter:
         if 8 < spec.bit_depth and pixel_depth(pix_fmt) < spec.bit_depth and not settings.pix_fmt:
             self._context.warn(
                 f"the video is {spec.bit_depth}-bit; {codec} writes {pixel_depth(pix_fmt)}-bit "
-                f"{pix_fmt} (libx265, libsvtav1 and ffv1 keep the depth)"
+                f"{pix_fmt}; another --codec keeps the depth (libx265 or libsvtav1; ffv1 in .mkv)"
             )
         palettes = codec == "gif" and pix_fmt == "pal8"
         self.keeps_alpha = spec.alpha and (has_alpha(pix_fmt) or palettes)
