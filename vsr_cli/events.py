@@ -8,8 +8,8 @@ line on stderr, nothing else) and ``CallbackReporter`` (a script's callables).
 stdout is never touched: it may be carrying video.
 
 Frames arrive a chunk at a time, in bursts: rates and times left come from the
-file's frames and the time since it started (``Pace``), never from the last few
-updates, which read the bursts.
+file's frames and the time since its first frames came out (``Pace``: before that,
+since it started), never from the last few updates, which read the bursts.
 
 JSON events, each with ``"event"`` and ``"time"`` (Unix seconds):
   start     file, total (frames of the whole video, or null when unknown),
@@ -89,8 +89,18 @@ class Pace:
     done: int = 0
     before: int = 0  # made by an earlier run (not this run's work)
     reported: float = field(default=-1.0)
+    # Frames done, and when, as the first ones came out: the rate is read from there on
+    # once more have come, leaving out the start's one-off costs (loading, the first pass).
+    first: tuple[int, float] | None = None
+
+    def add(self, frames: int, now: float) -> None:
+        self.done += frames
+        if self.first is None:
+            self.first = (self.done, now)
 
     def fps(self, now: float) -> float | None:
+        if self.first is not None and self.done > self.first[0] and now > self.first[1]:
+            return (self.done - self.first[0]) / (now - self.first[1])
         made = self.done - self.before
         return made / (now - self.started) if made > 0 and now > self.started else None
 
@@ -225,7 +235,7 @@ class RichReporter(QuietReporter):
 
     def advance(self, file: str, frames: int) -> None:
         task_id, pace = self._tasks[file]
-        pace.done += frames
+        pace.add(frames, self._clock())
         self._progress.update(task_id, description=_shown(file), advance=frames)
 
     def finish(self, file: str) -> None:
@@ -261,8 +271,8 @@ class JsonReporter:
 
     def advance(self, file: str, frames: int) -> None:
         pace = self._files[file]
-        pace.done += frames
         now = self._clock()
+        pace.add(frames, now)
         if now - pace.reported >= 0.5 or pace.done == pace.total:
             pace.reported = now
             fps, eta = pace.fps(now), pace.eta(now)
