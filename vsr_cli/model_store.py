@@ -214,10 +214,11 @@ def _install(entry: ModelEntry, download: Path, source: str) -> StoredModel:
     except CheckpointError as e:
         _remove(download)
         raise SourceFailed(f"not usable weights ({e}); removed it") from None
-    differences = [(k, v) for k, v in entry.network if not _same(asdict(model.config)[k], v)]
+    config = asdict(model.config)
+    differences = [(k, v) for k, v in entry.network if _shown(config[k]) != _shown(v)]
     if differences:
         _remove(download)
-        found = ", ".join(f"{k} {_shown(asdict(model.config)[k])}" for k, _ in differences)
+        found = ", ".join(f"{k} {_shown(config[k])}" for k, _ in differences)
         declared = ", ".join(f"{k} {_shown(v)}" for k, v in differences)
         raise SourceFailed(
             f"not {entry.name}: a PSRT-recurrent with {found}, where weights.toml declares "
@@ -227,7 +228,7 @@ def _install(entry: ModelEntry, download: Path, source: str) -> StoredModel:
         final = download
     else:
         final = store_dir(entry) / entry.filename
-        write_safetensors(model, final, asdict(model.config))
+        write_safetensors(model, final, config)
         _remove(download)
     digest = sha256_of(final)
     if entry.sha256 and digest != entry.sha256.lower():
@@ -248,16 +249,11 @@ def _install(entry: ModelEntry, download: Path, source: str) -> StoredModel:
     return found
 
 
-def _same(found: object, declared: object) -> bool:
-    """Numbers compared as numbers (``mlp_ratio = 2`` is the checkpoint's 2.0)."""
-    as_tuple = tuple(found) if isinstance(found, tuple | list) else (found,)
-    wanted = tuple(declared) if isinstance(declared, tuple | list) else (declared,)
-    return as_tuple == wanted
-
-
 def _shown(value: object) -> str:
-    """As weights.toml writes it: ``[6, 6, 6]``."""
-    return f"[{', '.join(map(str, value))}]" if isinstance(value, tuple | list) else str(value)
+    """As weights.toml writes it (``[6, 6, 6]``), numbers as numbers (2 and 2.0 alike)."""
+    if isinstance(value, tuple | list):
+        return f"[{', '.join(map(_shown, value))}]"
+    return f"{value:g}" if isinstance(value, int | float) else str(value)
 
 
 def _remove(path: Path) -> None:
